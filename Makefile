@@ -1,0 +1,58 @@
+# newsflow — `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.setup-done
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo test unit lint typecheck bench soak stack-up stack-down schemas clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "newsflow needs Python >= 3.11 (set PYTHON=...)"; exit 1; }
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/newsflow stack fetch
+	touch $(STAMP)
+
+setup: $(STAMP) ## Create .venv, install every dependency and the spaCy model, fetch Kafka and Elasticsearch
+
+demo: $(STAMP) ## Start the stack and a worker, replay the sample corpus, print a summary
+	$(BIN)/newsflow demo
+
+test: $(STAMP) ## The whole suite against real Kafka and Elasticsearch (started when needed)
+	$(BIN)/newsflow stack up
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+unit: $(STAMP) ## Unit tests only (no servers)
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(STAMP) ## Benchmarks; each prints its ratio to a baseline measured in the same run
+	$(BIN)/newsflow stack up
+	$(BIN)/python -m benchmarks
+
+soak: $(STAMP) ## Long fault and soak tests
+	$(BIN)/newsflow stack up
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+stack-up: $(STAMP) ## Start the local Kafka and Elasticsearch
+	$(BIN)/newsflow stack up
+
+stack-down: $(STAMP) ## Stop the local Kafka and Elasticsearch
+	$(BIN)/newsflow stack down
+
+schemas: $(STAMP) ## Regenerate the JSON Schema files from the pydantic models
+	$(BIN)/python -m schemas.generate
+
+clean: ## Remove the virtualenv and caches (keeps downloaded Kafka/ES)
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

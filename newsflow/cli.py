@@ -1,0 +1,80 @@
+"""The ``newsflow`` console script: one click group wiring every subcommand.
+
+Subcommand modules are imported lazily so that ``newsflow --help`` stays fast and no
+client or model is created at import time.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from newsflow.errors import PipelineError
+
+# name -> (module, attribute, one-line help); loaded when the command is used.
+_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "stack": ("newsflow.stack.cli", "stack", "Run the real Kafka and Elasticsearch locally."),
+    "worker": ("processors.cli", "worker", "Run a Faust worker in the foreground."),
+    "replay": ("producers.cli", "replay", "Replay corpus files to <ns>.raw."),
+    "status": ("newsflow.status", "status", "Topic offsets and lag, dead letters, index counts."),
+    "demo": ("newsflow.demo", "demo", "Stack, worker, sample corpus, summary."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in _COMMANDS:
+            return None
+        module_name, attr, _ = _COMMANDS[cmd_name]
+        module = __import__(module_name, fromlist=[attr])
+        command: click.Command = getattr(module, attr)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, _COMMANDS[name][2]) for name in sorted(_COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="newsflow")
+def cli() -> None:
+    """newsflow: news articles from feeds and corpora, through Kafka and spaCy, to Elasticsearch.
+
+    Settings come from the environment: NEWSFLOW_KAFKA_BOOTSTRAP (localhost:9092),
+    NEWSFLOW_ES_URL (http://localhost:9200), NEWSFLOW_NAMESPACE (news), and more in the README.
+    """
+
+
+def run_cli(entry: Callable[..., Any], argv: list[str] | None = None) -> int:
+    """Run a click command; our own errors become one line on stderr and exit code 2."""
+    try:
+        entry.main(args=argv, prog_name="newsflow", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("newsflow: aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except PipelineError as exc:
+        click.echo(f"newsflow: error: {exc}", err=True)
+        return 2
+    except KeyboardInterrupt:
+        click.echo("newsflow: interrupted", err=True)
+        return 130
+    return 0
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run_cli(cli))

@@ -1,0 +1,8 @@
+"""The wire and index contract of newsflow, as frozen pydantic models."""
+
+from schemas.alert import Alert
+from schemas.article import TOPIC_SLUGS, Article, Entity
+from schemas.deadletter import DeadLetter
+from schemas.raw import RawArticle
+
+__all__ = ["TOPIC_SLUGS", "Alert", "Article", "DeadLetter", "Entity", "RawArticle"]
