@@ -1,0 +1,149 @@
+"""Entity canonicalization: cleaning, aliases, in-article short forms, the alias file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsflow.errors import ConfigError
+from processors.entities import (
+    AliasTable,
+    EntityFacets,
+    canonical_entities,
+    clean_span,
+    is_junk,
+    load_aliases,
+    parse_aliases,
+)
+
+
+@pytest.fixture(scope="module")
+def aliases() -> AliasTable:
+    return load_aliases()
+
+
+def facets_of(mentions: list[tuple[str, str]], aliases: AliasTable) -> EntityFacets:
+    return canonical_entities(mentions, aliases)
+
+
+@pytest.mark.parametrize(
+    ("span", "clean"),
+    [
+        ("Belousov’s", "Belousov"),
+        ("Putin's", "Putin"),
+        ("the Kremlin", "Kremlin"),
+        ("“Uragan”", "Uragan"),
+        ("Reuters'", "Reuters"),
+        ("Moscow.", "Moscow"),
+        ("U.S.", "U.S."),
+        ("  North\nKorea ,", "North Korea"),
+    ],
+)
+def test_clean_span(span: str, clean: str) -> None:
+    assert clean_span(span) == clean
+
+
+@pytest.mark.parametrize("span", ["over 5 million", "10,000", "x", "government", "2024", "a" * 70])
+def test_junk_spans(span: str) -> None:
+    assert is_junk(span)
+
+
+def test_short_forms_resolve_to_full_name_in_article(aliases: AliasTable) -> None:
+    facets = facets_of(
+        [
+            ("Kim Jong Un", "PERSON"),
+            ("Andrei Belousov", "PERSON"),
+            ("Kim", "PERSON"),
+            ("Belousov’s", "ORG"),
+            ("Kim", "GPE"),
+        ],
+        aliases,
+    )
+    assert facets.persons == ["Kim Jong Un", "Andrei Belousov"]
+    assert facets.organizations == []
+    assert facets.locations == []
+    counts = {e.name: e.count for e in facets.entities}
+    assert counts == {"Kim Jong Un": 3, "Andrei Belousov": 2}
+
+
+def test_short_form_left_alone_without_full_name() -> None:
+    table = parse_aliases("version: 1\n")
+    assert facets_of([("Belousov", "PERSON")], table).persons == ["Belousov"]
+
+
+@pytest.mark.parametrize(
+    ("variant", "label", "canonical", "facet"),
+    [
+        ("Russian Federation", "GPE", "Russia", "locations"),
+        ("DPRK", "ORG", "North Korea", "locations"),
+        ("U.S.", "GPE", "United States", "locations"),
+        ("US", "GPE", "United States", "locations"),
+        ("United States of America", "GPE", "United States", "locations"),
+        ("Putin", "PERSON", "Vladimir Putin", "persons"),
+        ("Putin’s", "ORG", "Vladimir Putin", "persons"),
+        ("the Kremlin", "GPE", "Kremlin", "organizations"),
+        ("KCNA", "GPE", "Korean Central News Agency", "organizations"),
+    ],
+)
+def test_alias_table_maps_variants(
+    aliases: AliasTable, variant: str, label: str, canonical: str, facet: str
+) -> None:
+    facets = facets_of([(variant, label)], aliases)
+    assert getattr(facets, facet) == [canonical]
+
+
+def test_numbers_and_dates_are_never_facets(aliases: AliasTable) -> None:
+    facets = facets_of(
+        [
+            ("over 5 million", "ORG"),
+            ("November", "DATE"),
+            ("10,000", "CARDINAL"),
+            ("40%", "PERCENT"),
+        ],
+        aliases,
+    )
+    assert facets == EntityFacets([], [], [], [])
+
+
+def test_norp_kept_in_entities_not_in_facets(aliases: AliasTable) -> None:
+    facets = facets_of([("Ukrainian", "NORP"), ("Kyiv", "GPE")], aliases)
+    assert facets.locations == ["Kyiv"]
+    assert [(e.name, e.label) for e in facets.entities] == [("Ukrainian", "NORP"), ("Kyiv", "GPE")]
+
+
+def test_acronym_resolves_to_full_name_in_article() -> None:
+    table = parse_aliases("version: 1\n")
+    facets = facets_of([("Grand Dune Authority", "ORG"), ("GDA", "ORG")], table)
+    assert facets.organizations == ["Grand Dune Authority"]
+
+
+def test_relabel_can_be_switched_off(aliases: AliasTable) -> None:
+    assert canonical_entities([("KCNA", "GPE")], aliases, relabel=False).locations == [
+        "Korean Central News Agency"
+    ]
+
+
+def test_default_alias_file_loads_with_version(aliases: AliasTable) -> None:
+    assert aliases.version.startswith("1+")
+    assert aliases.resolve("dprk") == ("North Korea", "GPE")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "version: 1\nentities: [{name: X, aliases: [Y]}",  # not YAML
+        "entities: []\n",  # no version
+        "version: 1\nentities: [{name: X, label: TOWN}]\n",  # unknown label
+        "version: 1\nentities: [{name: A, aliases: [Z]}, {name: B, aliases: [Z]}]\n",
+        "version: 1\nentity: []\n",  # misspelt key
+    ],
+)
+def test_bad_alias_file_is_config_error(text: str) -> None:
+    with pytest.raises(ConfigError):
+        parse_aliases(text)
+
+
+def test_missing_alias_file_is_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        load_aliases(tmp_path / "nope.yaml")
