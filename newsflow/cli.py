@@ -21,6 +21,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "replay": ("producers.cli", "replay", "Replay corpus files to <ns>.raw."),
     "status": ("newsflow.status", "status", "Topic offsets and lag, dead letters, index counts."),
     "demo": ("newsflow.demo", "demo", "Stack, worker, sample corpus, summary."),
+    "bootstrap": ("newsflow.bootstrap", "bootstrap", "Create topics and index templates."),
 }
 
 
@@ -28,9 +29,11 @@ class LazyGroup(click.Group):
     """A click group whose subcommands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every subcommand name, without importing any."""
         return sorted(_COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import the subcommand's module on first use."""
         if cmd_name not in _COMMANDS:
             return None
         module_name, attr, _ = _COMMANDS[cmd_name]
@@ -39,6 +42,7 @@ class LazyGroup(click.Group):
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List subcommands with their one-line help, without importing them."""
         rows = [(name, _COMMANDS[name][2]) for name in sorted(_COMMANDS)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)

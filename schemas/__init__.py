@@ -2,7 +2,8 @@
 
 from schemas.alert import Alert
 from schemas.article import TOPIC_SLUGS, Article, Entity
+from schemas.clean import CleanArticle
 from schemas.deadletter import DeadLetter
 from schemas.raw import RawArticle
 
-__all__ = ["TOPIC_SLUGS", "Alert", "Article", "DeadLetter", "Entity", "RawArticle"]
+__all__ = ["TOPIC_SLUGS", "Alert", "Article", "CleanArticle", "DeadLetter", "Entity", "RawArticle"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -82,4 +82,4 @@ class Article(BaseModel):
     duplicate_of: str | None = None
     story_id: str | None = None
     content_hash: str | None = Field(None, description="Hash of the normalized clean body.")
-    meta: dict[str, str] = Field(default_factory=dict, description="Flat producer metadata.")
+    meta: dict[str, Any] = Field(default_factory=dict, description="Producer metadata (stored).")

@@ -1,0 +1,109 @@
+"""``newsflow bootstrap``: create the namespace's topics and install its index templates.
+
+Idempotent: existing topics and templates are left as they are (templates are updated).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from elasticsearch import BadRequestError
+
+from newsflow.clients import es_client, kafka_admin
+from newsflow.errors import StackError
+from newsflow.names import Names
+from newsflow.settings import Settings, load_settings
+
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+# Template file -> index name property of Names.
+TEMPLATES = {
+    "articles": "articles_index",
+    "deadletter": "deadletter_index",
+    "alerts": "alerts_index",
+}
+
+
+def template_body(name: str, index: str, es_major: int = 8) -> dict[str, Any]:
+    """The composable index template ``deploy/elasticsearch/v<major>/<name>.json`` for ``index``."""
+    path = DEPLOY / "elasticsearch" / f"v{es_major}" / f"{name}.json"
+    body: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    body.pop("_comment", None)
+    body["index_patterns"] = [index]
+    return body
+
+
+def ensure_topics(settings: Settings, names: Names) -> list[str]:
+    """Create the missing topics of the namespace; returns the names created."""
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    admin = kafka_admin(settings)
+    try:
+        existing = set(admin.list_topics())
+        missing = [t for t in names.topics if t not in existing]
+        if missing:
+            new = [NewTopic(t, settings.partitions, settings.replication_factor) for t in missing]
+            # Another process may have created them in between.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics(new)
+        _wait_for_topics(admin, names.topics)
+        return missing
+    finally:
+        admin.close()
+
+
+def _wait_for_topics(admin: Any, topics: tuple[str, ...], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if set(topics) <= set(admin.list_topics()):
+            return
+        time.sleep(0.2)
+    raise StackError(f"topics not visible after {timeout:.0f}s: {', '.join(topics)}")
+
+
+def ensure_templates(settings: Settings, names: Names) -> list[str]:
+    """Install (or update) the index templates of the namespace; returns their names."""
+    es = es_client(settings)
+    installed = []
+    try:
+        for name, attr in TEMPLATES.items():
+            if not (DEPLOY / "elasticsearch" / "v8" / f"{name}.json").exists():
+                continue
+            template = f"{names.namespace}-{name}"
+            index = getattr(names, attr)
+            es.indices.put_index_template(name=template, **template_body(name, index))
+            installed.append(template)
+            # Create the index now, so counts and searches work before the first document.
+            if not es.indices.exists(index=index):
+                try:
+                    es.indices.create(index=index)
+                except BadRequestError as exc:
+                    if exc.error != "resource_already_exists_exception":
+                        raise
+    finally:
+        es.close()
+    return installed
+
+
+def bootstrap_namespace(settings: Settings) -> None:
+    """Topics and templates of ``settings.namespace``, ready for producers and workers."""
+    names = Names(settings.namespace)
+    ensure_topics(settings, names)
+    ensure_templates(settings, names)
+
+
+@click.command()
+def bootstrap() -> None:
+    """Create the namespace's Kafka topics and install its Elasticsearch index templates."""
+    settings = load_settings()
+    names = Names(settings.namespace)
+    created = ensure_topics(settings, names)
+    templates = ensure_templates(settings, names)
+    topics = ", ".join(names.topics)
+    click.echo(f"topics: {topics} ({len(created)} created, {settings.partitions} partitions)")
+    click.echo(f"index templates: {', '.join(templates)}")

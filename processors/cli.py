@@ -1,0 +1,46 @@
+"""``newsflow worker``: a Faust worker in the foreground."""
+
+from __future__ import annotations
+
+import click
+
+from newsflow.settings import load_settings
+
+
+@click.command()
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="spaCy processes [default: one per core, NEWSFLOW_NLP_PROCESSES].",
+)
+@click.option(
+    "--web-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Port of /healthz and /metrics [default: NEWSFLOW_WEB_PORT or 6066].",
+)
+def worker(concurrency: int | None, web_port: int | None) -> None:
+    """Run a Faust worker: raw articles in, enriched documents and dead letters out.
+
+    More workers, here or on other machines, join one consumer group and share the
+    partitions of <ns>.raw. Stop it with Ctrl-C; unfinished batches are read again.
+    """
+    import faust
+
+    from newsflow.logs import logging_config
+    from processors.app import create_app
+
+    overrides: dict[str, object] = {}
+    if concurrency is not None:
+        overrides["nlp_processes"] = concurrency
+    if web_port is not None:
+        overrides["web_port"] = web_port
+    settings = load_settings(**overrides)
+    app, _ = create_app(settings)
+    faust.Worker(
+        app,
+        loglevel=settings.log_level.upper(),
+        logging_config=logging_config(settings),
+        quiet=True,
+    ).execute_from_commandline()

@@ -1,0 +1,86 @@
+"""Stage ``decode``: message bytes to a validated, cleaned article, or a reasoned rejection.
+
+Consumes raw bytes (never a Faust codec) so that every decoding failure is ours to turn
+into a dead letter instead of being acked before we see it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC
+from typing import Any
+
+from pydantic import ValidationError
+
+from newsflow.errors import InvalidArticle
+from processors.clean import clean_body, clean_title
+from processors.identity import article_id, normalize_content
+from schemas.clean import CleanArticle
+from schemas.raw import RawArticle
+
+
+def _schema_reason(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:3]:
+        where = ".".join(str(p) for p in err["loc"]) or "value"
+        parts.append(f"{where}: {err['msg']}")
+    more = exc.error_count() - len(parts)
+    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
+
+
+def parse_raw(value: bytes | None, max_bytes: int) -> RawArticle:
+    """Bytes to a :class:`RawArticle`; raises :class:`InvalidArticle` with a reason."""
+    if not value:
+        raise InvalidArticle("empty", "message has no value")
+    if len(value) > max_bytes:
+        raise InvalidArticle("oversize", f"message is {len(value)} bytes, limit {max_bytes}")
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        reason = f"value is not UTF-8 ({exc.reason} at byte {exc.start})"
+        raise InvalidArticle("not_utf8", reason) from None
+    try:
+        obj: Any = json.loads(text)
+    except RecursionError:
+        raise InvalidArticle("not_json", "JSON nested too deeply") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidArticle("not_json", f"not JSON: {exc.msg} at line {exc.lineno}") from None
+    if not isinstance(obj, dict):
+        raise InvalidArticle("not_object", f"JSON value is {type(obj).__name__}, not an object")
+    try:
+        return RawArticle.model_validate(obj)
+    except ValidationError as exc:
+        raise InvalidArticle("schema", _schema_reason(exc)) from None
+    except RecursionError:
+        raise InvalidArticle("schema", "value nested too deeply") from None
+
+
+def content_digest(clean_body: str) -> str:
+    """Exact-duplicate key: hash of the normalized clean body."""
+    normalized = normalize_content(clean_body)
+    return hashlib.blake2b(normalized.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def clean_article(raw: RawArticle) -> CleanArticle:
+    """Clean a raw article and give it its stable id; raises :class:`InvalidArticle`."""
+    marker_date, body = clean_body(raw.body)
+    published = raw.published_at or marker_date
+    if published is not None and published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)
+    return CleanArticle(
+        id=article_id(raw.id, raw.url, body),
+        url=raw.url.strip() if raw.url else None,
+        source=raw.source.strip() if raw.source and raw.source.strip() else None,
+        title=clean_title(raw.title),
+        body=body,
+        published_at=published,
+        language=raw.language.strip().lower() if raw.language else None,
+        meta=raw.meta or {},
+        content_hash=content_digest(body),
+    )
+
+
+def decode(value: bytes | None, max_bytes: int) -> CleanArticle:
+    """Message value to a clean article (parse, validate, clean); raises InvalidArticle."""
+    return clean_article(parse_raw(value, max_bytes))

@@ -1,0 +1,17 @@
+"""Prometheus metrics of a worker; label ``stage`` uses the stage ids of :mod:`newsflow.names`."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+MESSAGES_IN = Counter("newsflow_messages_in", "Messages read by a stage.", ["stage"])
+ARTICLES_OUT = Counter("newsflow_articles_out", "Articles a stage passed on.", ["stage"])
+DEAD_LETTERS = Counter("newsflow_dead_letters", "Messages dead-lettered.", ["stage", "error"])
+BULK_RETRIES = Counter("newsflow_bulk_retries", "Elasticsearch bulk requests retried.", ["index"])
+SEND_RETRIES = Counter("newsflow_send_retries", "Kafka sends retried.", ["topic"])
+STAGE_SECONDS = Histogram(
+    "newsflow_stage_seconds",
+    "Seconds a stage spent on one batch.",
+    ["stage"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)

@@ -1,0 +1,1 @@
+"""Producers: corpus replay and feeds, publishing raw articles to ``<ns>.raw``."""
