@@ -16,42 +16,52 @@ class Names:
 
     @property
     def raw_topic(self) -> str:
+        """Raw articles from producers."""
         return f"{self.namespace}.raw"
 
     @property
     def enriched_topic(self) -> str:
+        """Enriched articles, before the Elasticsearch sink."""
         return f"{self.namespace}.enriched"
 
     @property
     def alerts_topic(self) -> str:
+        """Fired alerts."""
         return f"{self.namespace}.alerts"
 
     @property
     def deadletter_topic(self) -> str:
+        """Messages that can never be processed, with reasons."""
         return f"{self.namespace}.deadletter"
 
     @property
     def articles_index(self) -> str:
+        """Article documents."""
         return f"{self.namespace}-articles"
 
     @property
     def alerts_index(self) -> str:
+        """Alerts, for Kibana."""
         return f"{self.namespace}-alerts"
 
     @property
     def subscriptions_index(self) -> str:
+        """Keyword alert subscriptions."""
         return f"{self.namespace}-subscriptions"
 
     @property
     def deadletter_index(self) -> str:
+        """Dead letters, searchable."""
         return f"{self.namespace}-deadletter"
 
     @property
     def stories_index(self) -> str:
+        """Story summaries."""
         return f"{self.namespace}-stories"
 
     @property
     def app_id(self) -> str:
+        """Faust app id, which is also the consumer group."""
         return f"newsflow-{self.namespace}"
 
     @property
@@ -59,6 +69,3 @@ class Names:
         """The topics the project creates for a namespace."""
         return (self.raw_topic, self.enriched_topic, self.alerts_topic, self.deadletter_topic)
 
-    @property
-    def index_template(self) -> str:
-        return f"{self.namespace}-articles-template"

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from newsflow.bootstrap import bootstrap_namespace
 from newsflow.clients import async_es_client
 from newsflow.errors import InvalidArticle
 from newsflow.names import Names
@@ -63,6 +64,8 @@ class Runtime:
         async with self._lock:
             if self.enricher is not None:
                 return
+            # Topics and templates first: a worker on a fresh namespace needs no extra step.
+            await asyncio.to_thread(bootstrap_namespace, self.settings)
             pool = NlpPool(self.settings.cpu_processes)
             started = time.monotonic()
             await pool.warm_up()

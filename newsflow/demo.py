@@ -1,0 +1,121 @@
+"""``newsflow demo``: the stack, a worker, the sample corpus replayed, a summary printed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from newsflow.errors import PipelineError
+from newsflow.settings import Settings, load_settings
+
+SAMPLE = Path(__file__).resolve().parents[1] / "corpus" / "sample"
+
+
+def _start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
+    import httpx
+
+    log = log_path.open("ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "newsflow", "worker"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise PipelineError(f"the worker exited with {proc.returncode}; see {log_path}")
+        try:
+            url = f"http://127.0.0.1:{settings.web_port}/healthz"
+            if httpx.get(url, timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    raise PipelineError(f"the worker did not become healthy in 180 s; see {log_path}")
+
+
+def _wait_until_processed(settings: Settings, total: int) -> None:
+    from tqdm import tqdm
+
+    from newsflow.names import Names
+    from newsflow.offsets import lag
+
+    names = Names(settings.namespace)
+    with tqdm(total=total, desc="processing", unit=" articles") as bar:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            parts = lag(settings, names.app_id, [names.raw_topic, names.enriched_topic])
+            behind = sum(p.lag for p in parts)
+            raw_done = sum(p.committed for p in parts if p.topic == names.raw_topic)
+            bar.n = min(total, raw_done)
+            bar.refresh()
+            if behind == 0 and raw_done >= total:
+                return
+            time.sleep(0.5)
+    raise PipelineError("the worker did not catch up in 10 minutes")
+
+
+@click.command()
+@click.option(
+    "--corpus",
+    type=click.Path(exists=True, path_type=Path),
+    default=SAMPLE,
+    show_default=True,
+    help="What to replay.",
+)
+def demo(corpus: Path) -> None:
+    """Start the local stack and a worker, replay the sample corpus, print what was found."""
+    from newsflow.bootstrap import bootstrap_namespace
+    from newsflow.clients import es_client, kafka_producer
+    from newsflow.names import Names
+    from newsflow.offsets import end_offsets
+    from newsflow.stack import ensure_up
+    from newsflow.summary import render, summarize
+    from producers.replay import Pacer, replay
+
+    settings = load_settings()
+    names = Names(settings.namespace)
+    click.echo("starting Kafka and Elasticsearch (newsflow stack up) ...")
+    ensure_up(settings)
+    bootstrap_namespace(settings)
+    log_path = settings.home / "demo-worker.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    click.echo(f"starting a worker (log: {log_path}) ...")
+    worker = _start_worker(settings, log_path)
+    try:
+        producer = kafka_producer(settings)
+        try:
+            from producers.files import read_corpus
+
+            summary = replay(
+                producer, names.raw_topic, read_corpus([corpus]), pacer=Pacer(None, None)
+            )
+        finally:
+            producer.close(timeout=10)
+        click.echo(f"replayed {summary.sent} articles from {corpus} to {names.raw_topic}")
+        total = sum(end_offsets(settings, [names.raw_topic]).values())
+        _wait_until_processed(settings, total)
+    finally:
+        os.killpg(worker.pid, signal.SIGINT)
+        worker.wait(timeout=60)
+    es = es_client(settings)
+    try:
+        click.echo("\n" + render(summarize(es, names)))
+    finally:
+        es.close()
+    search = f"{settings.es_url}/{names.articles_index}/_search?q=body:storm&pretty"
+    click.echo(
+        f"\nwhere to look:\n"
+        f"  search     curl '{search}'\n"
+        f"  status     newsflow status\n"
+        f"  Kibana     with Docker: docker compose up, then http://localhost:5601\n"
+        f"  the stack keeps running; stop it with: newsflow stack down"
+    )

@@ -1,0 +1,59 @@
+"""Kafka offsets and consumer lag, for ``status``, ``demo`` and tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from newsflow.clients import kafka_admin, kafka_options
+from newsflow.settings import Settings
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    """End offset, committed offset and lag of one partition for one consumer group."""
+
+    topic: str
+    partition: int
+    end: int
+    committed: int
+
+    @property
+    def lag(self) -> int:
+        """Messages written but not yet processed and committed."""
+        return max(0, self.end - self.committed)
+
+
+def end_offsets(settings: Settings, topics: list[str]) -> dict[tuple[str, int], int]:
+    """The end offset of every partition of ``topics`` (missing topics are left out)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(**kafka_options(settings))
+    try:
+        tps = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        return {(tp.topic, tp.partition): off for tp, off in consumer.end_offsets(tps).items()}
+    finally:
+        consumer.close()
+
+
+def committed_offsets(settings: Settings, group: str) -> dict[tuple[str, int], int]:
+    """The offsets ``group`` has committed, per partition."""
+    admin = kafka_admin(settings)
+    try:
+        offsets = admin.list_consumer_group_offsets(group)
+    finally:
+        admin.close()
+    return {(tp.topic, tp.partition): o.offset for tp, o in offsets.items() if o.offset >= 0}
+
+
+def lag(settings: Settings, group: str, topics: list[str]) -> list[PartitionLag]:
+    """Per-partition lag of ``group`` on ``topics``."""
+    ends = end_offsets(settings, topics)
+    committed = committed_offsets(settings, group)
+    return [
+        PartitionLag(topic, part, end, committed.get((topic, part), 0))
+        for (topic, part), end in sorted(ends.items())
+    ]

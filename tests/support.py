@@ -1,0 +1,160 @@
+"""Helpers for tests on the real stack: namespaces, producing, counting, worker processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from newsflow.bootstrap import bootstrap_namespace
+from newsflow.clients import es_client, kafka_producer
+from newsflow.names import Names
+from newsflow.offsets import committed_offsets, end_offsets
+from newsflow.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT.parent / "shared" / "corpus" / "seeds"
+SAMPLE = ROOT / "corpus" / "sample"
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def new_namespace(prefix: str = "t") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, every: float = 0.5) -> Any:
+    """Poll ``predicate`` until it returns a truthy value; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
+
+class Namespace:
+    """A private namespace on the real stack: its settings, names and clients."""
+
+    def __init__(self, partitions: int = 4) -> None:
+        self.settings: Settings = load_settings(namespace=new_namespace(), partitions=partitions)
+        self.names = Names(self.settings.namespace)
+        self.env = {
+            **os.environ,
+            "NEWSFLOW_NAMESPACE": self.settings.namespace,
+            "NEWSFLOW_PARTITIONS": str(partitions),
+            "NEWSFLOW_LOG_FORMAT": "text",
+        }
+        bootstrap_namespace(self.settings)
+        self.es = es_client(self.settings)
+
+    def produce(self, values: Iterable[bytes], key: bytes | None = None) -> int:
+        producer = kafka_producer(self.settings)
+        try:
+            futures = [producer.send(self.names.raw_topic, key=key, value=v) for v in values]
+            producer.flush()
+            for future in futures:
+                future.get(timeout=30)
+        finally:
+            producer.close()
+        return len(futures)
+
+    def count(self, index: str, query: dict[str, Any] | None = None) -> int:
+        self.es.indices.refresh(index=index)
+        return int(self.es.count(index=index, query=query or {"match_all": {}})["count"])
+
+    def articles(self) -> list[dict[str, Any]]:
+        self.es.indices.refresh(index=self.names.articles_index)
+        hits = self.es.search(index=self.names.articles_index, size=1000)["hits"]["hits"]
+        return [h["_source"] for h in hits]
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        self.es.indices.refresh(index=self.names.deadletter_index)
+        hits = self.es.search(index=self.names.deadletter_index, size=1000)["hits"]["hits"]
+        return [h["_source"] for h in hits]
+
+    def raw_end_offsets(self) -> int:
+        """Messages ever written to ``<ns>.raw``."""
+        return sum(end_offsets(self.settings, [self.names.raw_topic]).values())
+
+    def committed_raw(self) -> int:
+        """Messages of ``<ns>.raw`` the worker group has committed (processed and acked)."""
+        committed = committed_offsets(self.settings, self.names.app_id)
+        return sum(off for (topic, _), off in committed.items() if topic == self.names.raw_topic)
+
+    def close(self) -> None:
+        self.es.close()
+
+
+class WorkerProcess:
+    """A real ``newsflow worker`` subprocess in a namespace, with its log in a file."""
+
+    def __init__(self, ns: Namespace, log_dir: Path, concurrency: int = 1) -> None:
+        self.ns = ns
+        self.port = free_port()
+        self.log_path = log_dir / f"worker-{self.port}.log"
+        self.concurrency = concurrency
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 120) -> WorkerProcess:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [
+                str(VENV_BIN / "newsflow"),
+                "worker",
+                "--concurrency",
+                str(self.concurrency),
+                "--web-port",
+                str(self.port),
+            ],
+            env=self.ns.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for(self._healthy, timeout, f"worker healthy (log: {self.log_path})")
+        return self
+
+    def _healthy(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            tail = self.log_path.read_text(errors="replace")[-3000:]
+            raise AssertionError(f"worker exited with {self.proc.returncode}:\n{tail}")
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its spaCy processes (a crash, not a shutdown)."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        """Ctrl-C, as a user would; SIGKILL if it does not stop in time."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def metrics(self) -> str:
+        return httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=5).text

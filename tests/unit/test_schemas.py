@@ -1,0 +1,104 @@
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from newsflow.bootstrap import template_body
+from schemas import codec
+from schemas.alert import Alert
+from schemas.article import TOPIC_SLUGS, Article, Entity
+from schemas.deadletter import DeadLetter
+from schemas.generate import MODELS, OUT, render
+from schemas.raw import RawArticle
+
+NOW = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_checked_in_json_schema_matches_the_model(name):
+    stored = (OUT / f"{name}.schema.json").read_text(encoding="utf-8")
+    assert stored == render(MODELS[name]), f"schemas/json/{name} drifted: run `make schemas`"
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        RawArticle(body="b", id="1", published_at=NOW, meta={"k": [1, 2]}),
+        Article(
+            id="a",
+            body="text",
+            ingested_at=NOW,
+            persons=["Ana Ruiz"],
+            entities=[Entity(name="Ana Ruiz", label="PERSON", count=2)],
+            topics=["economy"],
+        ),
+        Alert(subscription_id="s", article_id="a", matched_at=NOW, highlights={"body": ["x"]}),
+        DeadLetter(
+            value="v",
+            value_encoding="utf-8",
+            error="e",
+            reason="r",
+            stage="decode",
+            topic="t",
+            partition=0,
+            offset=1,
+            failed_at=NOW,
+        ),
+    ],
+)
+def test_json_round_trip(model):
+    assert codec.loads(type(model), codec.dumps(model)) == model
+
+
+def test_models_are_frozen():
+    article = RawArticle(body="x")
+    with pytest.raises(Exception, match="frozen"):
+        article.body = "y"  # type: ignore[misc]
+
+
+def test_alert_id():
+    alert = Alert(subscription_id="koksan", article_id="u-1", matched_at=NOW)
+    assert alert.id == "koksan:u-1"
+
+
+def test_topic_slugs_are_the_iptc_top_level():
+    assert len(TOPIC_SLUGS) == 17 and len(set(TOPIC_SLUGS)) == 17
+    with pytest.raises(ValueError):
+        Article(id="a", body="b", ingested_at=NOW, topics=["war"])  # type: ignore[list-item]
+
+
+def _template_fields(name: str) -> dict:
+    return template_body(name, "x")["template"]["mappings"]["properties"]
+
+
+@pytest.mark.parametrize(("template", "model"), [("articles", Article), ("deadletter", DeadLetter)])
+def test_index_template_maps_exactly_the_model_fields(template, model):
+    mapped = set(_template_fields(template))
+    fields = set(model.model_fields)
+    assert mapped == fields, (
+        f"only in template: {mapped - fields}; only in model: {fields - mapped}"
+    )
+
+
+def test_article_template_types_suit_their_use():
+    props = _template_fields("articles")
+    for facet in ("persons", "organizations", "locations", "topics", "tags", "source", "story_id"):
+        assert props[facet]["type"] == "keyword", facet
+    for when in ("published_at", "ingested_at"):
+        assert props[when]["type"] == "date"
+    assert props["body"]["type"] == "text" and props["title"]["type"] == "text"
+    assert props["is_duplicate"]["type"] == "boolean"
+    assert set(props["entities"]["properties"]) == set(Entity.model_fields)
+
+
+def test_a_full_document_is_accepted_by_a_strict_mapping_shape():
+    doc = Article(id="a", body="b", ingested_at=NOW).model_dump(mode="json")
+    props = _template_fields("articles")
+    assert set(doc) <= set(props)
+    assert json.loads(json.dumps(doc))["is_duplicate"] is False
+
+
+def test_template_files_are_valid_json():
+    for path in (Path(__file__).resolve().parents[2] / "deploy" / "elasticsearch").rglob("*.json"):
+        json.loads(path.read_text(encoding="utf-8"))
