@@ -43,7 +43,7 @@ def committed_offsets(settings: Settings, group: str) -> dict[tuple[str, int], i
     """The offsets ``group`` has committed, per partition."""
     admin = kafka_admin(settings)
     try:
-        offsets = admin.list_consumer_group_offsets(group)
+        offsets = admin.list_group_offsets({group: None}).get(group, {})
     finally:
         admin.close()
     return {(tp.topic, tp.partition): o.offset for tp, o in offsets.items() if o.offset >= 0}

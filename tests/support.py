@@ -113,7 +113,7 @@ class WorkerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 120) -> WorkerProcess:
-        log = self.log_path.open("ab")
+        self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [
                 str(VENV_BIN / "newsflow"),
@@ -124,7 +124,7 @@ class WorkerProcess:
                 str(self.port),
             ],
             env=self.ns.env,
-            stdout=log,
+            stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -146,6 +146,7 @@ class WorkerProcess:
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=30)
+        self._log.close()
 
     def stop(self) -> None:
         """Ctrl-C, as a user would; SIGKILL if it does not stop in time."""
@@ -155,6 +156,7 @@ class WorkerProcess:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._log.close()
 
     def metrics(self) -> str:
         return httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=5).text
