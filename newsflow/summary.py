@@ -56,12 +56,12 @@ def summarize(es: Any, names: Names, top: int = 5) -> Summary:
 def render(summary: Summary) -> str:
     """The summary as a few readable lines."""
     lines = [
-        f"articles       {summary.articles} ({summary.duplicates} flagged as duplicates)",
-        f"stories        {summary.stories}",
-        f"dead letters   {summary.dead_letters}",
-        f"alerts         {summary.alerts}",
+        f"articles           {summary.articles} ({summary.duplicates} flagged as duplicates)",
+        f"stories            {summary.stories}",
+        f"dead letters       {summary.dead_letters}",
+        f"alerts             {summary.alerts}",
     ]
     for facet, values in summary.top.items():
         shown = ", ".join(f"{name} ({n})" for name, n in values) or "-"
-        lines.append(f"top {facet:<11}{shown}")
+        lines.append(f"top {facet:<15}{shown}")
     return "\n".join(lines)
