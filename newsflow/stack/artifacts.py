@@ -67,9 +67,7 @@ def parse_lock(text: str, source: str = "lock") -> list[Artifact]:
             expected = "group:artifact:version[:extension[:classifier]]  sha256"
             raise StackError(f"{source}:{number}: expected '{expected}'")
         group, artifact, version, *rest = parts
-        artifacts.append(
-            Artifact(group, artifact, version, fields[1], *rest)  # type: ignore[arg-type]
-        )
+        artifacts.append(Artifact(group, artifact, version, fields[1], *rest))
     if not artifacts:
         raise StackError(f"{source}: no artifacts")
     return artifacts
@@ -150,7 +148,7 @@ def _download(artifact: Artifact, path: Path, progress: bool) -> None:
                     unit="B",
                     unit_scale=True,
                     desc=artifact.filename,
-                    disable=not progress,
+                    disable=None if progress else True,  # None: only on a terminal
                     leave=False,
                 ) as bar,
             ):

@@ -6,7 +6,7 @@ import time
 
 import click
 
-from newsflow.settings import load_settings
+from newsflow.settings import Settings, load_settings
 from newsflow.stack import services
 
 _SERVICE = click.Choice(services.SERVICES)
@@ -27,7 +27,11 @@ def stack() -> None:
 
 @stack.command()
 def fetch() -> None:
-    """Download and verify Kafka's jars and the Elasticsearch zip (no service is started)."""
+    """Download and verify Kafka and Elasticsearch.
+
+    Files come from Maven Central, pinned by sha256 in deploy/stack/*.lock, and are kept in
+    NEWSFLOW_HOME/downloads. Starts nothing; `make setup` runs it.
+    """
     started = time.monotonic()
     services.fetch(load_settings())
     click.echo(f"Kafka and Elasticsearch are in the cache ({time.monotonic() - started:.1f}s)")
@@ -36,7 +40,11 @@ def fetch() -> None:
 @stack.command()
 @_TIMEOUT
 def up(timeout: float | None) -> None:
-    """Start Kafka and Elasticsearch unless they run, and wait until both are healthy."""
+    """Start what is not running; wait until both are healthy.
+
+    A service already running from this stack is reused; a port taken by anything else is
+    an error. Prints the status at the end.
+    """
     settings = load_settings()
     started = time.monotonic()
     services.ensure_up(settings, timeout)
@@ -46,7 +54,10 @@ def up(timeout: float | None) -> None:
 
 @stack.command()
 def down() -> None:
-    """Stop Kafka and Elasticsearch (SIGTERM, SIGKILL after a grace period); data is kept."""
+    """Stop Kafka and Elasticsearch; data is kept.
+
+    Each gets SIGTERM and, if still running after a grace period, SIGKILL.
+    """
     stopped = services.down(load_settings())
     click.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 
@@ -55,7 +66,7 @@ def down() -> None:
 @click.argument("name", type=_SERVICE)
 @_TIMEOUT
 def start(name: str, timeout: float | None) -> None:
-    """Start one service (kafka or elasticsearch) and wait until it is healthy."""
+    """Start one service and wait until it is healthy."""
     services.start_service(load_settings(), name, timeout)
     click.echo(f"{name} is healthy")
 
@@ -63,20 +74,19 @@ def start(name: str, timeout: float | None) -> None:
 @stack.command()
 @click.argument("name", type=_SERVICE)
 def stop(name: str) -> None:
-    """Stop one service (kafka or elasticsearch); its data is kept."""
+    """Stop one service; its data is kept."""
     was_running = services.stop_service(load_settings(), name)
     click.echo(f"{name} stopped" if was_running else f"{name} was not running")
 
 
 @stack.command()
 def status() -> None:
-    """What runs where: service, state, pid, ports, version and log file."""
+    """What runs where: state, pid, ports, version, log."""
     _print_status(load_settings())
 
 
-def _print_status(settings: object) -> None:
-    rows = services.status(settings)  # type: ignore[arg-type]
-    for row in rows:
+def _print_status(settings: Settings) -> None:
+    for row in services.status(settings):
         ports = ",".join(f"{role}={port}" for role, port in row.ports.items())
         pid = row.pid if row.pid is not None else "-"
         click.echo(

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from newsflow.settings import Settings
 from newsflow.stack import artifacts
+from newsflow.stack.base import LocalService
 from newsflow.stack.layout import ES_USER, ROOT_RUNTIME, Layout, running_as_root
 from newsflow.stack.osuser import chown_tree, ensure_system_user, make_traversable
 from newsflow.stack.process import Launch
@@ -85,7 +86,7 @@ def cluster_health(port: int, timeout: float = 2.0) -> str | None:
         return None
 
 
-class Elasticsearch:
+class Elasticsearch(LocalService):
     """The local Elasticsearch service."""
 
     name = "elasticsearch"
@@ -93,7 +94,7 @@ class Elasticsearch:
     start_timeout = 180.0
 
     def __init__(self, settings: Settings, layout: Layout) -> None:
-        self.settings, self.layout = settings, layout
+        super().__init__(settings, layout)
         self.config = layout.es_home / "config"
 
     @property
@@ -106,11 +107,10 @@ class Elasticsearch:
         """The ports it listens on, by role."""
         return {"http": self.settings.es_port, "transport": self.settings.es_transport_port}
 
-    def fetch(self, progress: bool = True) -> Path:
+    def fetch(self, progress: bool = True) -> list[Path]:
         """Download and verify the pinned zip."""
         zips = artifacts.read_lock("elasticsearch", self.version)
-        (path,) = artifacts.fetch(zips, self.layout.downloads, progress)
-        return path
+        return artifacts.fetch(zips, self.layout.downloads, progress)
 
     def healthy(self) -> bool:
         """The cluster is at least yellow."""
@@ -120,7 +120,8 @@ class Elasticsearch:
         """Unpack, write the configuration, hand the tree to the ES user, say how to run."""
         dist = self.layout.es_dist(self.version)
         dist.parent.mkdir(parents=True, exist_ok=True)
-        unpack(self.fetch(), dist)
+        (zip_path,) = self.fetch()
+        unpack(zip_path, dist)
         for folder in (self.config, self.layout.es_home / "data", self.layout.es_logs):
             folder.mkdir(parents=True, exist_ok=True)
         shutil.copytree(dist / "config", self.config, dirs_exist_ok=True)
@@ -135,17 +136,9 @@ class Elasticsearch:
             "ES_JAVA_OPTS": f"-Xms{heap} -Xmx{heap}",
         }
         argv = [str(dist / "bin" / "elasticsearch")]
-        return Launch(argv=argv, cwd=self.layout.es_logs, env=env, log=self.log, user=user)
-
-    @property
-    def log(self) -> Path:
-        """ES's console output (its own files are in ``logs/elasticsearch/``)."""
-        return self.layout.log_file(self.name)
-
-    @property
-    def logs(self) -> tuple[Path, ...]:
-        """Where to look when it does not start."""
-        return (self.log,)
+        # stdout is ES's console log; its own files are in logs/elasticsearch/.
+        log = self.logs[0]
+        return Launch(argv=argv, cwd=self.layout.es_logs, env=env, log=log, user=user)
 
     def _hand_over(self) -> str:
         """As root: the ES user owns config, data and logs; every parent is traversable."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from newsflow.errors import StackError
 from newsflow.settings import Settings
 from newsflow.stack import artifacts
+from newsflow.stack.base import LocalService
 from newsflow.stack.kafka_probe import probe
 from newsflow.stack.layout import Layout
 from newsflow.stack.process import Launch
@@ -77,6 +78,8 @@ def log4j2_properties(log_file: Path) -> str:
     """Kafka's log4j2 configuration: everything to one rolling file in the stack's logs."""
     return f"""\
 status = warn
+# Keep logging until Kafka has shut down (every event is flushed at once anyway).
+shutdownHook = disable
 appender.file.type = RollingFile
 appender.file.name = file
 appender.file.fileName = {log_file}
@@ -108,7 +111,7 @@ def classpath_args(jars: list[Path]) -> str:
     return '-cp\n"' + ":".join(str(jar) for jar in jars) + '"\n'
 
 
-class Kafka:
+class Kafka(LocalService):
     """The local Kafka service."""
 
     name = "kafka"
@@ -116,7 +119,7 @@ class Kafka:
     start_timeout = 90.0
 
     def __init__(self, settings: Settings, layout: Layout) -> None:
-        self.settings, self.layout = settings, layout
+        super().__init__(settings, layout)
         self.dir = layout.kafka
         self.data = self.dir / "data"
 
@@ -162,7 +165,7 @@ class Kafka:
     @property
     def logs(self) -> tuple[Path, ...]:
         """Where to look when it does not start."""
-        return self.layout.log_file(self.name), self.out
+        return (*super().logs, self.out)
 
     @property
     def out(self) -> Path:

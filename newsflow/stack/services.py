@@ -8,6 +8,7 @@ from pathlib import Path
 
 from newsflow.errors import StackError
 from newsflow.settings import Settings
+from newsflow.stack.base import LocalService
 from newsflow.stack.elasticsearch import Elasticsearch
 from newsflow.stack.jdk import find_java_home
 from newsflow.stack.kafka import Kafka
@@ -32,10 +33,8 @@ _PORT_SETTING = {
     "transport": "NEWSFLOW_ES_TRANSPORT_PORT",
 }
 
-Service = Kafka | Elasticsearch
 
-
-def service(settings: Settings, name: str) -> Service:
+def service(settings: Settings, name: str) -> LocalService:
     """The service called ``name`` (``kafka`` or ``elasticsearch``)."""
     layout = Layout.of(settings)
     if name == "kafka":
@@ -45,7 +44,7 @@ def service(settings: Settings, name: str) -> Service:
     raise StackError(f"unknown service {name!r}: expected one of {', '.join(SERVICES)}")
 
 
-def running(svc: Service) -> State | None:
+def running(svc: LocalService) -> State | None:
     """The pid file of ``svc`` if the process it names still runs."""
     state = State.load(svc.layout.state_file(svc.name))
     return state if state and is_alive(state.pid, state.started) else None
@@ -93,7 +92,7 @@ def down(settings: Settings) -> list[str]:
     return [name for name in reversed(SERVICES) if stop_service(settings, name)]
 
 
-def _launch(svc: Service, settings: Settings) -> int:
+def _launch(svc: LocalService, settings: Settings) -> int:
     """The pid of ``svc``: the running one, or a new process started here."""
     with locked(svc.layout.run / "lock"):
         state = running(svc)
@@ -117,7 +116,7 @@ def _launch(svc: Service, settings: Settings) -> int:
         return proc.pid
 
 
-def _wait_healthy(svc: Service, pid: int, timeout: float | None) -> None:
+def _wait_healthy(svc: LocalService, pid: int, timeout: float | None) -> None:
     limit = svc.start_timeout if timeout is None else timeout
     deadline = time.monotonic() + limit
     logs = " and ".join(str(path) for path in svc.logs)
