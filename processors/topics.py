@@ -16,15 +16,11 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from newsflow.errors import ConfigError
-from processors.entities import (
-    EntityFacets,
-    content_version,
-    parse_yaml_model,
-    read_config_text,
-)
+from processors.aliases import DEPLOY_DIR, content_version, parse_yaml_model, read_config_text
+from processors.entities import EntityFacets
 from schemas import TOPIC_SLUGS
 
-DEFAULT_TAXONOMY = Path(__file__).resolve().parents[1] / "deploy" / "taxonomy.yaml"
+DEFAULT_TAXONOMY = DEPLOY_DIR / "taxonomy.yaml"
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _MIN_PREFIX = 3
 

@@ -44,9 +44,64 @@ def test_clean_span(span: str, clean: str) -> None:
     assert clean_span(span) == clean
 
 
-@pytest.mark.parametrize("span", ["over 5 million", "10,000", "x", "government", "2024", "a" * 70])
-def test_junk_spans(span: str) -> None:
-    assert is_junk(span)
+@pytest.mark.parametrize(
+    ("span", "label"),
+    [
+        ("over 5 million", "ORG"),
+        ("10,000", "ORG"),
+        ("x", "PERSON"),
+        ("government", "ORG"),
+        ("2024", "GPE"),
+        ("A" * 70, "ORG"),
+        ("Kn-23/24", "ORG"),
+        ("M1989", "PRODUCT"),
+        ("ATACMS", "PERSON"),
+        ("pic.twitter.com", "ORG"),
+    ],
+)
+def test_junk_spans(span: str, label: str) -> None:
+    assert is_junk(span, label)
+
+
+@pytest.mark.parametrize(("span", "label"), [("G7", "ORG"), ("NATO", "ORG"), ("Kim", "PERSON")])
+def test_names_are_not_junk(span: str, label: str) -> None:
+    assert not is_junk(span, label)
+
+
+def test_titles_and_glued_scores_are_stripped(aliases: AliasTable) -> None:
+    facets = facets_of(
+        [
+            ("Defense Minister Andrei Belousov", "PERSON"),
+            ("Meteorologist Jane Okafor", "ORG"),
+            ("Elena Ruiz 6-4 3-6 6-2", "PERSON"),
+            ("Bristol City 3-2", "ORG"),
+        ],
+        aliases,
+    )
+    assert facets.persons == ["Andrei Belousov", "Jane Okafor", "Elena Ruiz"]
+    assert facets.organizations == ["Bristol City"]
+
+
+def test_organization_designator_beats_person_label(aliases: AliasTable) -> None:
+    facets = facets_of([("Kessler Automotive", "PERSON"), ("Kessler", "PERSON")], aliases)
+    assert facets.persons == []
+    assert [(e.name, e.count) for e in facets.entities] == [("Kessler Automotive", 2)]
+
+
+def test_short_form_of_organization(aliases: AliasTable) -> None:
+    facets = facets_of(
+        [("Bristol Rovers", "ORG"), ("City", "PERSON"), ("Bristol City", "ORG"), ("Vienna", "GPE")],
+        aliases,
+    )
+    assert facets.organizations == ["Bristol City", "Bristol Rovers"]
+    assert facets.locations == ["Vienna"]
+
+
+def test_gazetteer_place_tagged_org_becomes_location(aliases: AliasTable) -> None:
+    facets = facets_of([("Saarbrücken", "ORG"), ("Toyota", "ORG"), ("Austin", "PERSON")], aliases)
+    assert facets.locations == ["Saarbrücken"]
+    assert facets.organizations == ["Toyota"]  # the alias table wins over the gazetteer
+    assert facets.persons == ["Austin"]  # spaCy is trusted on persons
 
 
 def test_short_forms_resolve_to_full_name_in_article(aliases: AliasTable) -> None:
@@ -125,8 +180,14 @@ def test_relabel_can_be_switched_off(aliases: AliasTable) -> None:
 
 
 def test_default_alias_file_loads_with_version(aliases: AliasTable) -> None:
-    assert aliases.version.startswith("1+")
+    assert aliases.version.split("+")[0].isdigit()
     assert aliases.resolve("dprk") == ("North Korea", "GPE")
+    assert aliases.is_place("tromsø")
+
+
+def test_missing_places_file_is_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        parse_aliases("version: 1\nplaces_file: nope.txt\n", base_dir=tmp_path)
 
 
 @pytest.mark.parametrize(

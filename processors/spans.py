@@ -1,0 +1,141 @@
+"""Cleaning one entity span from spaCy: quotes, possessives, articles, titles and junk.
+
+Pure string functions used by :mod:`processors.entities` and :mod:`processors.aliases`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+MAX_CHARS = 60
+MAX_WORDS = 6
+
+_QUOTES_AND_PUNCT = "\"'“”‘’«»„‚`´()[]{}<>,;:!?*|/\\–—-_ \t"
+_POSSESSIVE = re.compile(r"(?<=\w)['’]s$|(?<=s)['’]$", re.IGNORECASE)
+_ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
+_NUMBER = re.compile(r"^[+-]?\d[\d.,]*%?$")
+_SCORE = re.compile(r"^\d+[-–:]\d+$")  # "6-4", "3-2": a result glued to a name
+# Model designations: "Kn-23/24", "M-1989", "F-16", "M1989" (but "G7" and "G20" are names).
+_DESIGNATION = re.compile(r"^[A-Za-z]{1,4}-\d[\w/-]*$|^[A-Z]{1,3}\d{3,}$")
+_QUANTITY_WORDS = frozenset(
+    {"million", "billion", "trillion", "thousand", "hundred", "percent", "per", "cent"}
+)
+_JUNK_MARKERS = ("http", "www.", ".com", "@", "#")
+
+# Words that open a person's span without being part of the name ("President Putin",
+# "Meteorologist Jane Doe"). spaCy sometimes tags such spans ORG: see `person_after_title`.
+TITLES = frozenset(
+    {
+        "mr", "mrs", "ms", "miss", "dr", "prof", "professor", "sir", "dame", "lord", "lady",
+        "president", "vice", "prime", "minister", "chancellor", "premier", "leader", "dictator",
+        "king", "queen", "prince", "princess", "pope", "general", "gen", "colonel", "col",
+        "lieutenant", "lt", "sergeant", "sgt", "captain", "capt", "admiral", "commander",
+        "senator", "sen", "rep", "governor", "gov", "mayor", "judge", "justice", "secretary",
+        "chairman", "chairwoman", "ceo", "coach", "manager", "defense", "defence", "foreign",
+        "spokesman", "spokeswoman", "st", "saint", "father", "rev", "reverend", "bishop",
+        "archbishop", "cardinal", "imam", "rabbi", "pastor", "sheikh", "chef", "farmer",
+        "headteacher", "teacher", "meteorologist", "forecaster", "inspector", "detective",
+        "commissioner", "officer", "constable", "sheriff", "director", "curator", "striker",
+        "defender", "goalkeeper", "midfielder", "substitute", "veteran", "singer",
+        "actor", "actress", "author", "writer", "economist", "analyst", "lawyer", "attorney",
+        "doctor", "nurse", "surgeon", "scientist", "researcher", "astronaut", "activist",
+    }
+)  # fmt: skip
+# Titles that never begin an organization's name, so "Bishop X Y" tagged ORG is a person.
+# ("General Motors", "King's College", "Saint-Gobain" keep their label.)
+_PERSON_ONLY_TITLES = TITLES - {
+    "general", "king", "queen", "prince", "princess", "lord", "lady", "st", "saint", "father",
+    "foreign", "defense", "defence", "prime", "vice", "justice", "director", "leader",
+}  # fmt: skip
+
+# Last words that make a span an organization whatever spaCy says ("Kessler Automotive").
+ORG_DESIGNATORS = frozenset(
+    {
+        "agency", "airline", "airlines", "alliance", "association", "authority", "automotive",
+        "bank", "bancorp", "board", "bureau", "church", "club", "coalition", "college",
+        "commission", "committee", "company", "congress", "corp", "corporation", "council",
+        "court", "department", "directorate", "executive", "federation", "foods", "forces",
+        "foundation", "front", "fund", "group", "holdings", "inc", "institute", "institution",
+        "international", "league", "llc", "ltd", "markets", "media", "ministry", "motors",
+        "movement", "network", "news", "office", "orchestra", "organisation", "organization",
+        "parliament", "partners", "party", "plc", "police", "press", "service", "services",
+        "society", "systems", "technologies", "therapeutics", "trust", "union", "university",
+        "airways", "brigade", "battalion", "regiment", "command", "guard", "museum",
+    }
+)  # fmt: skip
+
+
+def clean_span(text: str) -> str:
+    """A surface span without quotes, stray punctuation, possessive or leading article.
+
+    >>> clean_span("“the Kremlin’s”"), clean_span("Bristol City 3-2"), clean_span("U.S.")
+    ('Kremlin', 'Bristol City', 'U.S.')
+    """
+    name = " ".join(unicodedata.normalize("NFKC", text).split())
+    for _ in range(3):  # stripping one layer can expose another: "“the Kremlin’s”"
+        before = name
+        name = _POSSESSIVE.sub("", name.strip(_QUOTES_AND_PUNCT))
+        name = _ARTICLE.sub("", name)
+        words = name.split()
+        while len(words) > 1 and _SCORE.match(words[-1]):
+            words.pop()
+        name = " ".join(words)
+        if name.endswith(".") and _plain_word_before_dot(name):
+            name = name[:-1]
+        if name == before:
+            break
+    return name
+
+
+def _plain_word_before_dot(name: str) -> bool:
+    # "Moscow." loses its dot; "U.S.", "Inc." and "Jr." keep theirs.
+    last = name[:-1].rsplit(" ", 1)[-1]
+    return len(last) >= 4 and "." not in last and not last.isupper()
+
+
+def is_junk(name: str, label: str) -> bool:
+    """True for spans that are never facets: too short or long, numeric, lowercase, URLs.
+
+    Also model designations ("Kn-23/24"), and digits or all-capital words in a person's name.
+    """
+    words = name.split()
+    if len(name) < 2 or len(name) > MAX_CHARS or not words or len(words) > MAX_WORDS:
+        return True
+    if not any(ch.isalpha() for ch in name) or name == name.lower():
+        return True
+    if _NUMBER.match(words[0]) or any(w.lower() in _QUANTITY_WORDS for w in words):
+        return True
+    if any(_DESIGNATION.match(w) for w in words):
+        return True
+    if label == "PERSON" and (
+        any(ch.isdigit() for ch in name) or (len(words) == 1 and name.isupper())
+    ):
+        return True
+    lowered = name.lower()
+    return any(marker in lowered for marker in _JUNK_MARKERS)
+
+
+def strip_titles(name: str) -> str:
+    """The name without leading titles: "Defense Minister Andrei Belousov" -> "Andrei Belousov"."""
+    words = name.split()
+    while len(words) > 1 and words[0].lower().rstrip(".") in TITLES:
+        words.pop(0)
+    return " ".join(words)
+
+
+def person_after_title(name: str) -> str | None:
+    """The person in a span like "Bishop Jean Roux" (often tagged ORG), else None."""
+    words = name.split()
+    if len(words) < 3 or words[0].lower().rstrip(".") not in _PERSON_ONLY_TITLES:
+        return None
+    rest = strip_titles(name).split()
+    if len(rest) >= 2 and all(w[:1].isupper() for w in rest) and not is_org_name(name):
+        return " ".join(rest)
+    return None
+
+
+def is_org_name(name: str) -> bool:
+    """True when the last word marks an organization ("Civic Alliance", "Northgate Bank")."""
+    words = name.split()
+    return len(words) >= 2 and words[-1].lower().rstrip(".") in ORG_DESIGNATORS
