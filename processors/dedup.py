@@ -19,8 +19,12 @@ Decision, in order:
    again; if it is a copy of no other article the kind is ``same_id`` (not a duplicate).
 3. ``h:<content hash>`` is known: an ``exact`` duplicate of the first-seen copy.
 4. LSH: the signature's band keys ``b:<band>:<key>`` give candidate first-seen copies; each
-   is verified by its estimated Jaccard similarity (full signature); the best one at or over
-   ``config.threshold`` makes a ``near`` duplicate.
+   is verified on the full signatures: estimated Jaccard similarity at or over
+   ``config.threshold``, or at least ``config.min_jaccard`` with an estimated overlap
+   coefficient (containment of the shorter text in the longer, from the Jaccard and the set
+   sizes estimated from the signatures) at or over ``config.containment``: a syndicated copy
+   of a short article without its last paragraph has a low Jaccard but is contained in the
+   original. The most similar verified candidate makes a ``near`` duplicate.
 5. Otherwise ``new``: the article is indexed (hash, bands) as a first-seen copy.
 
 Only first-seen copies are indexed in the bands, so ``duplicate_of`` is always a first-seen
@@ -56,7 +60,7 @@ from processors.timeindex import TimeIndex
 DedupState = MutableMapping[str, Any]
 Kind = Literal["new", "same_id", "exact", "near"]
 
-DEFAULT_SHINGLE = 5
+DEFAULT_SHINGLE = 4
 
 
 @dataclass(frozen=True)
@@ -64,9 +68,11 @@ class DedupConfig:
     """Knobs of :func:`decide` and :func:`expire` (defaults measured, see the docs)."""
 
     num_perm: int = 128
-    bands: int = 32
-    rows: int = 4
+    bands: int = 42
+    rows: int = 3
     threshold: float = 0.5
+    containment: float = 0.8
+    min_jaccard: float = 0.2
     window_seconds: float = 3 * 24 * 3600.0
     max_entries: int = 500_000
     slot_seconds: float = 60.0
@@ -174,17 +180,29 @@ def _near(
     candidates: set[str] = set()
     for key in minhash.band_keys(values, config.bands, config.rows):
         candidates.update(state.get(f"b:{key}", ()))
+    size = minhash.cardinality(values)
     for candidate in candidates:
         record = state.get(f"a:{candidate}")
         if record is None or not record.get("s"):
             continue
-        score = minhash.similarity(values, minhash.decode(record["s"]))
+        other = minhash.decode(record["s"])
+        score = minhash.similarity(values, other)
         rank = (score, -float(record["t"]), candidate)
-        if score >= config.threshold and (best is None or rank > best):
+        if _is_copy(score, size, other, config) and (best is None or rank > best):
             best = rank
     if best is None:
         return None
     return DedupDecision(True, best[2], "near", round(best[0], 4))
+
+
+def _is_copy(score: float, size: float, other: npt.NDArray[np.uint32], config: DedupConfig) -> bool:
+    """Similar enough (Jaccard), or one text nearly contained in the other (a copy with a
+    paragraph dropped or added) while sharing a real part of the other's text."""
+    if score >= config.threshold:
+        return True
+    if score < config.min_jaccard:
+        return False
+    return minhash.overlap(score, size, minhash.cardinality(other)) >= config.containment
 
 
 def _insert(

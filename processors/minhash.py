@@ -80,6 +80,22 @@ def similarity(left: npt.NDArray[np.uint32], right: npt.NDArray[np.uint32]) -> f
     return float(np.count_nonzero(left == right)) / float(left.size)
 
 
+def cardinality(sig: npt.NDArray[np.uint32]) -> float:
+    """Estimated number of distinct shingles behind a signature (relative error ~1/sqrt(k)).
+
+    Each position is the minimum of ``n`` uniform 32-bit hashes, about ``2**32 / (n + 1)``.
+    """
+    fractions = (sig.astype(np.float64) + 1.0) / 2.0**32
+    return max(1.0, (sig.size - 1) / float(fractions.sum()))
+
+
+def overlap(jaccard: float, left: float, right: float) -> float:
+    """Estimated overlap coefficient ``|A & B| / min(|A|, |B|)`` from the Jaccard similarity
+    and the two set sizes: close to 1 when one text is contained in the other."""
+    shared = jaccard * (left + right) / (1.0 + jaccard)
+    return min(1.0, shared / min(left, right))
+
+
 def encode(sig: Sequence[int] | npt.NDArray[np.uint32]) -> str:
     """A signature as base64 of little-endian uint32 (a JSON-safe, compact string)."""
     return base64.b64encode(np.asarray(sig, dtype="<u4").tobytes()).decode("ascii")

@@ -1,0 +1,185 @@
+"""Measure dedup and story clustering on the labelled stream of :mod:`.dataset`.
+
+Duplicates: an article is counted correct when it is flagged and ``duplicate_of`` is its
+first-seen copy; precision = correct / flagged, recall = correct / true duplicates.
+Stories: pairwise precision and recall over the non-duplicate articles (a pair is positive
+when both articles carry the same event label).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from evaluation.dedup_stories.dataset import Item
+from processors import dedup, stories
+from processors.shingles import normalize_for_hash, shingle_hashes
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What the prepare stage computes once per article."""
+
+    content_hash: str
+    signature: list[int]
+
+
+def fingerprints(items: Sequence[Item], shingle: int, num_perm: int) -> list[Fingerprint]:
+    """Content hash and signature of every item's body."""
+    return [
+        Fingerprint(
+            dedup.content_hash(i.body), dedup.signature(i.body, num_perm=num_perm, shingle=shingle)
+        )
+        for i in items
+    ]
+
+
+def run_dedup(
+    items: Sequence[Item], prints: Sequence[Fingerprint], config: dedup.DedupConfig
+) -> dict[str, Any]:
+    """Decide every item in order; precision, recall, misses by kind, false positives."""
+    state = _CountingDict()
+    flagged = correct = 0
+    truth = Counter(i.kind for i in items if i.duplicate_of)
+    caught: Counter[str] = Counter()
+    wrong: list[str] = []
+    for item, fp in zip(items, prints, strict=True):
+        seen_at = item.published_at or 0.0
+        decision = dedup.decide(item.id, fp.content_hash, fp.signature, seen_at, state, config)
+        if not decision.is_duplicate:
+            continue
+        flagged += 1
+        if item.duplicate_of and decision.duplicate_of == item.duplicate_of:
+            correct += 1
+            caught[item.kind] += 1
+        else:
+            wrong.append(f"{item.id} -> {decision.duplicate_of} ({decision.similarity})")
+    true_total = sum(truth.values())
+    return {
+        "precision": correct / flagged if flagged else 1.0,
+        "recall": correct / true_total if true_total else 1.0,
+        "flagged": flagged,
+        "duplicates": true_total,
+        "articles": len(items),
+        "candidates_per_article": round((state.record_reads - len(items)) / len(items), 3),
+        "recall_by_kind": {k: round(caught[k] / n, 4) for k, n in sorted(truth.items())},
+        "false_positives": wrong,
+    }
+
+
+class _CountingDict(dict[str, Any]):
+    """A dict state that counts record reads: one per article, plus one per LSH candidate."""
+
+    record_reads = 0
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key.startswith("a:"):
+            self.record_reads += 1
+        return super().get(key, default)
+
+
+def pair_similarities(
+    items: Sequence[Item], shingle: int
+) -> tuple[dict[str, list[float]], list[float]]:
+    """Exact shingle Jaccard of each duplicate with its original (by kind), and of every pair
+    of distinct originals: how far apart the two populations are."""
+    sets = {i.id: set(shingle_hashes(normalize_for_hash(i.body), shingle).tolist()) for i in items}
+
+    def jaccard(a: str, b: str) -> float:
+        union = len(sets[a] | sets[b])
+        return len(sets[a] & sets[b]) / union if union else 1.0
+
+    by_kind: dict[str, list[float]] = {}
+    for item in items:
+        if item.duplicate_of:
+            by_kind.setdefault(item.kind, []).append(jaccard(item.id, item.duplicate_of))
+    originals = [i.id for i in items if not i.duplicate_of]
+    return by_kind, [jaccard(a, b) for a, b in combinations(originals, 2)]
+
+
+def lsh_recall(bands: int, rows: int, similarity: float) -> float:
+    """Probability that a pair of that Jaccard similarity shares at least one band."""
+    return 1.0 - (1.0 - similarity**rows) ** bands
+
+
+def document_frequencies(texts: Iterable[str]) -> dict[str, int]:
+    """Document frequency of every term, plus ``__docs__`` (for :func:`stories.features`)."""
+    df: Counter[str] = Counter()
+    docs = 0
+    for text in texts:
+        docs += 1
+        df.update(set(stories.features("", 0.0, None, text, {}, top_terms=10**6).terms))
+    return {**df, "__docs__": docs}
+
+
+def run_stories(
+    items: Sequence[Item],
+    entities: Mapping[str, Mapping[str, tuple[int, str]]],
+    config: stories.StoryConfig,
+    df: Mapping[str, int] | None,
+) -> dict[str, Any]:
+    """Assign every non-duplicate item in order; pairwise precision and recall."""
+    state: dict[str, Any] = {}
+    predicted: dict[str, str] = {}
+    for item in items:
+        found = entities[item.id]
+        f = stories.features(
+            item.id,
+            item.published_at or 0.0,
+            item.title,
+            item.body,
+            {name: n for name, (n, _) in found.items()},
+            df,
+            source=item.source,
+            entity_labels={name: label for name, (_, label) in found.items()},
+            top_terms=config.top_terms,
+        )
+        predicted[item.id] = stories.assign_story(f, state, config).story_id
+    label = {i.id: i.story for i in items}
+    tp = fp = fn = 0
+    for a, b in combinations(predicted, 2):
+        same_true, same_pred = label[a] == label[b], predicted[a] == predicted[b]
+        tp += same_true and same_pred
+        fp += same_pred and not same_true
+        fn += same_true and not same_pred
+    return {
+        "precision": tp / (tp + fp) if tp + fp else 1.0,
+        "recall": tp / (tp + fn) if tp + fn else 1.0,
+        "articles": len(items),
+        "events": len(set(label.values())),
+        "stories": len(set(predicted.values())),
+        "predicted": predicted,
+        "wrong_joins": sorted(
+            f"{a} + {b}"
+            for a, b in combinations(predicted, 2)
+            if predicted[a] == predicted[b] and label[a] != label[b]
+        ),
+    }
+
+
+def seed_check(predicted: Mapping[str, str]) -> dict[str, Any]:
+    """Seeds 000, 001, 004 share one story; 002 and 003 are each in another one."""
+    seeds = {k[-3:]: v for k, v in predicted.items() if k.startswith("seed-")}
+    if len(seeds) < 5:
+        return {"present": False}
+    visit = {seeds["000"], seeds["001"], seeds["004"]}
+    holds = len(visit) == 1 and len({seeds["002"], seeds["003"], *visit}) == 3
+    return {"present": True, "holds": holds, "stories": seeds}
+
+
+def summary(values: Sequence[float]) -> dict[str, float]:
+    """Min, 5th percentile, median and max of a list of similarities."""
+    if not values:
+        return {}
+    arr = np.asarray(values)
+    return {
+        "min": round(float(arr.min()), 4),
+        "p05": round(float(np.percentile(arr, 5)), 4),
+        "median": round(float(np.median(arr)), 4),
+        "max": round(float(arr.max()), 4),
+    }
