@@ -8,6 +8,7 @@ import click
 
 from newsflow.settings import Settings, load_settings
 from newsflow.stack import services
+from newsflow.stack.layout import Layout
 
 _SERVICE = click.Choice(services.SERVICES)
 _TIMEOUT = click.option(
@@ -32,9 +33,13 @@ def fetch() -> None:
     Files come from Maven Central, pinned by sha256 in deploy/stack/*.lock, and are kept in
     NEWSFLOW_HOME/downloads. Starts nothing; `make setup` runs it.
     """
-    started = time.monotonic()
-    services.fetch(load_settings())
-    click.echo(f"Kafka and Elasticsearch are in the cache ({time.monotonic() - started:.1f}s)")
+    settings, started = load_settings(), time.monotonic()
+    services.fetch(settings)
+    took = time.monotonic() - started
+    click.echo(
+        f"Kafka {settings.kafka_version} and Elasticsearch {settings.es_version} are verified in "
+        f"{Layout.of(settings).downloads} ({took:.1f}s)"
+    )
 
 
 @stack.command()

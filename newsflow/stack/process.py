@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -87,6 +88,7 @@ class Launch:
 def spawn(launch: Launch) -> subprocess.Popen[bytes]:
     """Start a service in its own session, so that it outlives us; return its process."""
     launch.log.parent.mkdir(parents=True, exist_ok=True)
+    _raise_open_files_limit()
     with launch.log.open("ab") as out:
         proc = subprocess.Popen(
             list(launch.argv),
@@ -102,6 +104,17 @@ def spawn(launch: Launch) -> subprocess.Popen[bytes]:
         )
     _children[proc.pid] = proc
     return proc
+
+
+def _raise_open_files_limit(wanted: int = 65536) -> None:
+    """Let children open many files (Kafka: several per partition; ES asks for 65535).
+
+    The JVM raises its soft limit to the hard one by itself; only root can raise the hard one.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, wanted))
 
 
 def exit_code(pid: int) -> int | None:

@@ -97,10 +97,10 @@ def _launch(svc: LocalService, settings: Settings) -> int:
     with locked(svc.layout.run / "lock"):
         state = running(svc)
         if state is not None:
-            if state.ports != svc.ports:
+            if (state.version, state.ports) != (svc.version, svc.ports):
                 raise StackError(
-                    f"{svc.title} runs with ports {state.ports}, not {svc.ports}: "
-                    f"run `newsflow stack stop {svc.name}` first"
+                    f"{svc.title} {state.version} runs on ports {state.ports}; the settings ask "
+                    f"for {svc.version} on {svc.ports}: run `newsflow stack stop {svc.name}` first"
                 )
             return state.pid
         for role, port in svc.ports.items():
