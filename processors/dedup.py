@@ -36,7 +36,7 @@ State layout (keys -> JSON values)::
                      "x": similarity|None, "s": base64 signature (first-seen copies only),
                      "o": 1 when this record owns h:<hash>}
     h:<hash>        article id of the first-seen copy with that normalized text
-    b:<band>:<key>  [article ids of first-seen copies in that LSH bucket]
+    b:<band>:<key>  the id (or list of ids) of first-seen copies in that LSH bucket
     t:...           the time index of records (see processors.timeindex)
 
 Bounds: a record expires ``config.window_seconds`` after it was seen (slot-granular), and the
@@ -133,12 +133,13 @@ def decide(
         previous = minhash.decode(record["s"]) if record.get("s") else None
         _drop(state, article_id, record, config)
     values = np.asarray(sig, dtype=np.uint32)
-    decision = _exact(state, content_hash) or _near(state, values, config)
+    keys = [] if minhash.is_empty(values) else minhash.band_keys(values, config.bands, config.rows)
+    decision = _exact(state, content_hash) or _near(state, values, keys, config)
     if decision is None:
         kind: Kind = "new" if record is None else "same_id"
         updated = None if previous is None else minhash.similarity(values, previous)
         decision = DedupDecision(False, None, kind, updated)
-    _insert(state, article_id, content_hash, values, seen_at, decision, config)
+    _insert(state, article_id, content_hash, values, keys, seen_at, decision, config)
     return decision
 
 
@@ -172,14 +173,14 @@ def _exact(state: DedupState, content_hash: str) -> DedupDecision | None:
 
 
 def _near(
-    state: DedupState, values: npt.NDArray[np.uint32], config: DedupConfig
+    state: DedupState, values: npt.NDArray[np.uint32], keys: list[str], config: DedupConfig
 ) -> DedupDecision | None:
-    if minhash.is_empty(values):
-        return None
     best: tuple[float, float, str] | None = None  # (similarity, -seen_at, id)
     candidates: set[str] = set()
-    for key in minhash.band_keys(values, config.bands, config.rows):
-        candidates.update(state.get(f"b:{key}", ()))
+    for key in keys:
+        candidates.update(_bucket(state.get(f"b:{key}")))
+    if not candidates:
+        return None
     size = minhash.cardinality(values)
     for candidate in candidates:
         record = state.get(f"a:{candidate}")
@@ -193,6 +194,13 @@ def _near(
     if best is None:
         return None
     return DedupDecision(True, best[2], "near", round(best[0], 4))
+
+
+def _bucket(value: str | list[str] | None) -> list[str]:
+    """The ids of a bucket value: absent, one id, or a list of ids."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else value
 
 
 def _is_copy(score: float, size: float, other: npt.NDArray[np.uint32], config: DedupConfig) -> bool:
@@ -210,6 +218,7 @@ def _insert(
     article_id: str,
     content_hash: str,
     values: npt.NDArray[np.uint32],
+    keys: list[str],
     seen_at: float,
     decision: DedupDecision,
     config: DedupConfig,
@@ -228,11 +237,13 @@ def _insert(
     if owns_hash:
         record["o"] = 1
         state[f"h:{content_hash}"] = decision.duplicate_of or article_id
-    if first_seen and not minhash.is_empty(values):
+    if first_seen and keys:
         record["s"] = minhash.encode(values)
-        for key in minhash.band_keys(values, config.bands, config.rows):
-            bucket = state.get(f"b:{key}", [])
-            state[f"b:{key}"] = [*bucket, article_id]  # a new list: tables see only assignment
+        for key in keys:
+            bucket = _bucket(state.get(f"b:{key}"))
+            # A lone id is stored as a string (most buckets); a new list otherwise, since a
+            # table sees only assignments, never a list changed in place.
+            state[f"b:{key}"] = [*bucket, article_id] if bucket else article_id
     state[f"a:{article_id}"] = record
 
 
@@ -244,9 +255,11 @@ def _drop(state: DedupState, article_id: str, record: dict[str, Any], config: De
     if record.get("s"):
         values = minhash.decode(record["s"])
         for key in minhash.band_keys(values, config.bands, config.rows):
-            bucket = [i for i in state.get(f"b:{key}", ()) if i != article_id]
-            if bucket:
+            bucket = [i for i in _bucket(state.get(f"b:{key}")) if i != article_id]
+            if len(bucket) > 1:
                 state[f"b:{key}"] = bucket
+            elif bucket:
+                state[f"b:{key}"] = bucket[0]
             else:
                 state.pop(f"b:{key}", None)
 
