@@ -41,8 +41,9 @@ LOCATION_LABELS = frozenset({"GPE", "LOC"})
 _SHORT_FORM_LABELS = frozenset({"PERSON", "ORG", "GPE", "FAC", "PRODUCT"})
 # Labels that an organization designator at the end of the span overrides to ORG.
 _NOT_ORG_LABELS = frozenset({"PERSON", "NORP", "FAC", "PRODUCT"})
-# Labels a gazetteer place name overrides to GPE (spaCy trusted on PERSON: "Austin said").
-_PLACE_LABELS = frozenset({"ORG", "FAC", "PRODUCT"})
+# A name in the place gazetteer gets this many extra GPE votes: one stray ORG or PERSON tag
+# ("Saarbrücken", "Kyiv said") is outvoted, a club the model tags ORG twice is not.
+PLACE_VOTES = 1.5
 # When a name is seen under several labels equally often, the first of these wins.
 _LABEL_PRECEDENCE: tuple[str, ...] = ("PERSON", "GPE", "ORG", "LOC", "NORP", "EVENT", "FAC")
 
@@ -86,7 +87,7 @@ def canonical_entities(
     items = [m for m in (_canonical_mention(t, lab, aliases, relabel) for t, lab in mentions) if m]
     _resolve_short_forms(items)
     _resolve_acronyms(items)
-    return _facets(items)
+    return _facets(items, aliases)
 
 
 def _canonical_mention(
@@ -109,8 +110,6 @@ def _canonical_mention(
         return _Mention(canonical, label, forced=False)
     if label in _NOT_ORG_LABELS and is_org_name(name):  # "Kessler Automotive" tagged PERSON
         label = "ORG"
-    elif label in _PLACE_LABELS and aliases.is_place(name):  # "Saarbrücken" tagged ORG
-        label = "GPE"
     return _Mention(name, label, forced=False)
 
 
@@ -154,18 +153,21 @@ def _resolve_acronyms(items: list[_Mention]) -> None:
             item.name, item.label = full.name, full.label
 
 
-def _facets(items: list[_Mention]) -> EntityFacets:
+def _facets(items: list[_Mention], aliases: AliasTable) -> EntityFacets:
     counts: Counter[str] = Counter(m.name for m in items)
-    labels: dict[str, Counter[str]] = {}
+    votes: dict[str, dict[str, float]] = {}
     forced: dict[str, str] = {}
     for item in items:
-        labels.setdefault(item.name, Counter())[item.label] += 1
+        name_votes = votes.setdefault(item.name, {})
+        name_votes[item.label] = name_votes.get(item.label, 0.0) + 1
         if item.forced:
             forced[item.name] = item.label
     order = sorted(counts, key=lambda n: -counts[n])  # stable: first appearance breaks ties
     entities: list[Entity] = []
     for name in order:
-        label = forced.get(name) or _majority_label(labels[name])
+        if aliases.is_place(name):
+            votes[name]["GPE"] = votes[name].get("GPE", 0.0) + PLACE_VOTES
+        label = forced.get(name) or _majority_label(votes[name])
         entities.append(
             Entity.model_validate({"name": name, "label": label, "count": counts[name]})
         )
@@ -177,7 +179,7 @@ def _facets(items: list[_Mention]) -> EntityFacets:
     )
 
 
-def _majority_label(labels: Counter[str]) -> str:
+def _majority_label(labels: dict[str, float]) -> str:
     best = max(labels.values())
     tied = [label for label, n in labels.items() if n == best]
     for label in _LABEL_PRECEDENCE:

@@ -40,6 +40,12 @@ TITLES = frozenset(
         "defender", "goalkeeper", "midfielder", "substitute", "veteran", "singer",
         "actor", "actress", "author", "writer", "economist", "analyst", "lawyer", "attorney",
         "doctor", "nurse", "surgeon", "scientist", "researcher", "astronaut", "activist",
+        "lama", "abbot", "rector", "dean", "chief", "sultan", "emir", "ayatollah", "mufti",
+        "epidemiologist", "ecologist", "historian", "negotiator", "prosecutor", "spokesperson",
+        "ambassador", "envoy", "president-elect", "deputy", "auditor", "pilot",
+        "photographer", "journalist", "reporter", "editor", "novelist", "poet", "artist",
+        "conductor", "composer", "violinist", "pianist", "designer", "architect", "engineer",
+        "physicist", "chemist", "biologist", "geologist", "sociologist",
     }
 )  # fmt: skip
 # Titles that never begin an organization's name, so "Bishop X Y" tagged ORG is a person.

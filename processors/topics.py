@@ -23,6 +23,18 @@ from schemas import TOPIC_SLUGS
 DEFAULT_TAXONOMY = DEPLOY_DIR / "taxonomy.yaml"
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _MIN_PREFIX = 3
+# What a "stem*" term allows after its stem (on plural-stripped words): inflections and the
+# common derivations, so "vaccin*" finds "vaccination" and "gene*" finds "genetic" but
+# neither "Geneva" nor "general".
+_FAMILY_SUFFIXES = frozenset(
+    {
+        "", "e", "s", "es", "d", "ed", "ing", "er", "or", "ion", "ation", "al", "ally", "ic",
+        "ical", "tic", "ist", "ism", "y", "ied", "ment", "ive", "ity", "ate", "ated", "ating",
+        "ly", "ness", "ise", "ize", "ised", "ized", "ising", "izing", "an", "ian", "ous",
+        "ary", "ory", "oral", "orate", "ee", "ship", "ry", "ful", "less", "ure", "ant", "ent",
+        "ance", "ence", "ial", "ional",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -96,8 +108,22 @@ class Taxonomy:
 
 
 def words(text: str) -> list[str]:
-    """Lower-case word tokens, as both texts and taxonomy terms are split."""
-    return _WORD.findall(text.casefold())
+    """Lower-case word tokens without plural endings, as texts and taxonomy terms are split.
+
+    >>> words("Interest rates, the Elections' cities")
+    ['interest', 'rate', 'the', 'election', 'city']
+    """
+    return [_singular(w) for w in _WORD.findall(text.casefold())]
+
+
+def _singular(word: str) -> str:
+    if len(word) <= 3 or word.endswith(("ss", "us", "is")):
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "xes", "zes", "sses")):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") else word
 
 
 def parse_taxonomy(text: str, source: str = "<string>") -> Taxonomy:
@@ -110,7 +136,7 @@ def parse_taxonomy(text: str, source: str = "<string>") -> Taxonomy:
 
     def add(term: str, key: str, weight: float) -> None:
         if term.endswith("*") and len(words(term)) == 1 and len(term) > _MIN_PREFIX:
-            prefixes[words(term)[0]].append((key, weight))
+            prefixes[term[:-1].casefold()].append((key, weight))
         elif words(term):
             phrases[tuple(words(term))].append((key, weight))
         else:
@@ -157,27 +183,32 @@ def _term_hits(tokens: list[str], taxonomy: Taxonomy) -> dict[_Hit, int]:
             for key, weight in taxonomy.phrases.get(gram, ()):
                 hits[(key, " ".join(gram), weight)] += 1
         for end in range(_MIN_PREFIX, len(token) + 1):
-            for key, weight in taxonomy.prefixes.get(token[:end], ()):
-                hits[(key, token[:end] + "*", weight)] += 1
+            if token[end:] in _FAMILY_SUFFIXES:
+                for key, weight in taxonomy.prefixes.get(token[:end], ()):
+                    hits[(key, token[:end] + "*", weight)] += 1
     return hits
 
 
 def evidence(
     title: str | None, body: str, facets: EntityFacets | None, taxonomy: Taxonomy
-) -> dict[str, float]:
-    """Raw evidence per topic slug and per ``tag:<name>`` (title hits weigh more)."""
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Raw evidence per topic slug and per ``tag:<name>``, and the part of it from the title.
+
+    Title hits count ``title_weight`` times; each term's hits are capped per field.
+    """
     cap = taxonomy.settings.max_hits_per_term
     totals: dict[str, float] = defaultdict(float)
+    from_title: dict[str, float] = defaultdict(float)
     title_hits = _term_hits(words(title or ""), taxonomy)
     body_hits = _term_hits(words(body), taxonomy)
     for term in set(title_hits) | set(body_hits):
-        n = taxonomy.settings.title_weight * min(title_hits.get(term, 0), cap)
-        n += min(body_hits.get(term, 0), cap)
-        totals[term[0]] += term[2] * n
+        in_title = taxonomy.settings.title_weight * min(title_hits.get(term, 0), cap)
+        totals[term[0]] += term[2] * (in_title + min(body_hits.get(term, 0), cap))
+        from_title[term[0]] += term[2] * in_title
     for name in _facet_names(facets):
         for slug, weight in taxonomy.entities.get(name.casefold(), ()):
             totals[slug] += weight
-    return dict(totals)
+    return dict(totals), dict(from_title)
 
 
 def _facet_names(facets: EntityFacets | None) -> Iterable[str]:
@@ -196,19 +227,20 @@ def tag_topics(
     parent topic among the chosen ones and ``tag_min_evidence`` points.
     """
     rules = taxonomy.settings
-    raw = evidence(title, body, facets, taxonomy)
+    raw, from_title = evidence(title, body, facets, taxonomy)
     topic_raw = {k: v for k, v in raw.items() if not k.startswith("tag:") and v > 0}
     total = sum(topic_raw.values())
     if not total:
         return [], []
-    ranked = sorted(topic_raw.items(), key=lambda kv: (-kv[1], TOPIC_SLUGS.index(kv[0])))
+    # Ties go to the topic the headline speaks of, then to the contract's order.
+    ranked = sorted(
+        topic_raw.items(),
+        key=lambda kv: (-kv[1], -from_title.get(kv[0], 0.0), TOPIC_SLUGS.index(kv[0])),
+    )
     chosen = [
         TopicScore(slug, round(value / total, 3))
-        for i, (slug, value) in enumerate(ranked[: taxonomy.settings.max_topics])
-        if i == 0
-        or (
-            value / total >= taxonomy.settings.min_share and value >= taxonomy.settings.min_evidence
-        )
+        for i, (slug, value) in enumerate(ranked[: rules.max_topics])
+        if i == 0 or (value / total >= rules.min_share and value >= rules.min_evidence)
     ]
     slugs = {t.slug for t in chosen}
     tags = sorted(
