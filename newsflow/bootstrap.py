@@ -25,6 +25,7 @@ TEMPLATES = {
     "articles": "articles_index",
     "deadletter": "deadletter_index",
     "alerts": "alerts_index",
+    "stories": "stories_index",
 }
 
 
@@ -45,9 +46,10 @@ def ensure_topics(settings: Settings, names: Names) -> list[str]:
     admin = kafka_admin(settings)
     try:
         existing = set(admin.list_topics())
-        missing = [t for t in names.topics if t not in existing]
+        wanted = names.topic_partitions(settings.partitions)
+        missing = [t for t in wanted if t not in existing]
         if missing:
-            new = [NewTopic(t, settings.partitions, settings.replication_factor) for t in missing]
+            new = [NewTopic(t, wanted[t], settings.replication_factor) for t in missing]
             # Another process may have created them in between.
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(new)

@@ -64,8 +64,40 @@ class Names:
         """Faust app id, which is also the consumer group."""
         return f"newsflow-{self.namespace}"
 
+    # Internal topics between the stages. The two decision stages read ONE partition, so
+    # that every copy of an article and every article of a story meet in one ordered stream.
+    @property
+    def dedup_topic(self) -> str:
+        """Cleaned articles with their MinHash signatures, to the dedup decision (1 partition)."""
+        return f"{self.namespace}.dedup"
+
+    @property
+    def work_topic(self) -> str:
+        """First-seen articles, to NER."""
+        return f"{self.namespace}.work"
+
+    @property
+    def duplicates_topic(self) -> str:
+        """Duplicates, to take their enrichment from the first-seen copy."""
+        return f"{self.namespace}.duplicates"
+
+    @property
+    def stories_topic(self) -> str:
+        """Enriched articles, to the story decision (1 partition)."""
+        return f"{self.namespace}.stories"
+
     @property
     def topics(self) -> tuple[str, ...]:
         """The topics the project creates for a namespace."""
-        return (self.raw_topic, self.enriched_topic, self.alerts_topic, self.deadletter_topic)
+        return tuple(self.topic_partitions(1))
 
+    def topic_partitions(self, partitions: int) -> dict[str, int]:
+        """Every topic of the namespace with its partition count."""
+        spread = (self.raw_topic, self.work_topic, self.duplicates_topic, self.enriched_topic)
+        single = (self.dedup_topic, self.stories_topic)
+        public = (self.alerts_topic, self.deadletter_topic)
+        return {
+            **{t: partitions for t in spread},
+            **{t: 1 for t in single},
+            **{t: partitions for t in public},
+        }

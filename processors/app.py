@@ -1,10 +1,16 @@
-"""The Faust app: three thin agents around :class:`processors.runtime.Runtime`.
+"""The Faust app: thin agents around the stage handlers of :class:`Runtime`.
 
-``enrich`` (``<ns>.raw`` → ``<ns>.enriched`` or ``<ns>.deadletter``), ``sink``
-(``<ns>.enriched`` → ``<ns>-articles``) and ``deadletters`` (→ ``<ns>-deadletter``).
-Each takes batches with ``noack_take`` and acks them only after the runtime has confirmed
-every outcome: an exception or a crash leaves the offsets uncommitted, so the batch is
-read again (all writes are idempotent).
+::
+
+    raw ─clean─► dedup (1 partition) ─dedup─► work ─nlp─► stories (1 partition) ─stories─►
+        enriched ─sink─► <ns>-articles
+    dedup ─► duplicates ─copies (enrichment of the first-seen copy)─► enriched
+    every stage ─► deadletter ─deadletters─► <ns>-deadletter
+
+Each agent takes batches with ``noack_take`` and acks them only after the handler has
+confirmed every outcome: an exception or a crash leaves the offsets uncommitted, so the
+batch is read again, and every write is idempotent (keyed by stable ids, decisions stored
+per article id).
 """
 
 from __future__ import annotations
@@ -62,45 +68,54 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
         web_bind=settings.web_host,
         web_host=settings.web_host,
     )
-    runtime = Runtime(settings, names)
+    partitions = names.topic_partitions(settings.partitions)
+    topics = {
+        name: app.topic(name, key_serializer="raw", value_serializer="raw", partitions=count)
+        for name, count in partitions.items()
+    }
 
-    def topic(name: str) -> Any:
-        return app.topic(name, key_serializer="raw", value_serializer="raw")
+    async def send(topic: str, key: bytes | None, value: bytes) -> Any:
+        return await topics[topic].send(key=key, value=value)
 
-    raw, enriched, dlq = (
-        topic(names.raw_topic),
-        topic(names.enriched_topic),
-        topic(names.deadletter_topic),
+    runtime = Runtime(settings, names, send)
+    # The decision stages' state: JSON values in changelog-backed tables, so a crash loses
+    # nothing. One partition each (use_partitioner: the key needs no current event).
+    schema = faust.Schema(key_serializer="json", value_serializer="json")
+    dedup_state = app.Table("dedup", partitions=1, use_partitioner=True, schema=schema)
+    story_state = app.Table("stories", partitions=1, use_partitioner=True, schema=schema)
+    batch, within = settings.batch_size, settings.batch_within
+
+    def agent(topic: str, name: str, size: int, wait: float) -> Any:
+        """An agent that hands batches to ``handle`` and acks them after it returns."""
+
+        def register(handle: Any) -> Any:
+            async def run(stream: Any) -> None:
+                async for events in stream.noack_take(size, within=wait):
+                    await handle(events)
+                    for event in events:
+                        await stream.ack(event)
+
+            run.__name__ = name
+            return app.agent(topics[topic], name=name)(run)
+
+        return register
+
+    async def durable(handle: Any, events: Any, state: Any) -> None:
+        await handle(events, state)
+        # The table's changelog writes must be in Kafka before the batch is acked.
+        await app.producer.flush()
+
+    agent(names.raw_topic, "clean", batch, within)(runtime.handle_raw)
+    agent(names.dedup_topic, "dedup", 8 * batch, min(within, 0.1))(
+        lambda events: durable(runtime.handle_dedup, events, dedup_state)
     )
-
-    async def send_enriched(key: bytes | None, value: bytes) -> Any:
-        return await enriched.send(key=key, value=value)
-
-    async def send_dead_letter(key: bytes | None, value: bytes) -> Any:
-        return await dlq.send(key=key, value=value)
-
-    @app.agent(raw, name="enrich")
-    async def enrich_agent(stream: Any) -> None:
-        async for events in stream.noack_take(settings.batch_size, within=settings.batch_within):
-            await runtime.handle_raw(events, send_enriched, send_dead_letter)
-            for event in events:
-                await stream.ack(event)
-
-    @app.agent(enriched, name="sink")
-    async def sink_agent(stream: Any) -> None:
-        async for events in stream.noack_take(
-            4 * settings.batch_size, within=settings.batch_within
-        ):
-            await runtime.handle_enriched(events, send_dead_letter)
-            for event in events:
-                await stream.ack(event)
-
-    @app.agent(dlq, name="deadletters")
-    async def deadletter_agent(stream: Any) -> None:
-        async for events in stream.noack_take(settings.batch_size, within=settings.batch_within):
-            await runtime.handle_dead_letters(events)
-            for event in events:
-                await stream.ack(event)
+    agent(names.work_topic, "nlp", batch, within)(runtime.handle_work)
+    agent(names.duplicates_topic, "copies", batch, within)(runtime.handle_duplicates)
+    agent(names.stories_topic, "stories", 8 * batch, min(within, 0.1))(
+        lambda events: durable(runtime.handle_stories, events, story_state)
+    )
+    agent(names.enriched_topic, "sink", 4 * batch, within)(runtime.handle_enriched)
+    agent(names.deadletter_topic, "deadletters", batch, within)(runtime.handle_dead_letters)
 
     @app.task
     async def warm_up() -> None:

@@ -6,7 +6,6 @@ into a dead letter instead of being acked before we see it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import UTC
 from typing import Any
@@ -15,7 +14,8 @@ from pydantic import ValidationError
 
 from newsflow.errors import InvalidArticle
 from processors.clean import clean_body, clean_title
-from processors.identity import article_id, normalize_content
+from processors.dedup import content_hash
+from processors.identity import article_id
 from schemas.clean import CleanArticle
 from schemas.raw import RawArticle
 
@@ -56,12 +56,6 @@ def parse_raw(value: bytes | None, max_bytes: int) -> RawArticle:
         raise InvalidArticle("schema", "value nested too deeply") from None
 
 
-def content_digest(clean_body: str) -> str:
-    """Exact-duplicate key: hash of the normalized clean body."""
-    normalized = normalize_content(clean_body)
-    return hashlib.blake2b(normalized.encode("utf-8"), digest_size=16).hexdigest()
-
-
 def clean_article(raw: RawArticle) -> CleanArticle:
     """Clean a raw article and give it its stable id; raises :class:`InvalidArticle`."""
     marker_date, body = clean_body(raw.body)
@@ -77,7 +71,7 @@ def clean_article(raw: RawArticle) -> CleanArticle:
         published_at=published,
         language=raw.language.strip().lower() if raw.language else None,
         meta=raw.meta or {},
-        content_hash=content_digest(body),
+        content_hash=content_hash(body),
     )
 
 

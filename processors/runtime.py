@@ -1,4 +1,4 @@
-"""The worker's adapters: Kafka messages in, pure stages, confirmed sends and writes, acks.
+"""The worker's adapters: Kafka messages in, pure stages, confirmed sends and writes.
 
 Every handler returns only when each message of its batch has a confirmed outcome (a
 record acknowledged by Kafka, a document acknowledged by Elasticsearch, or a confirmed
@@ -10,34 +10,42 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from newsflow.bootstrap import bootstrap_namespace
 from newsflow.clients import async_es_client
 from newsflow.errors import InvalidArticle
 from newsflow.names import Names
 from newsflow.settings import Settings
-from processors import metrics
+from processors import dedup, metrics, minhash, stories
 from processors.deadletter import dead_letter, dead_letter_id
 from processors.entities import load_aliases
 from processors.nlp import NlpPool
-from processors.pipeline import Enricher, Message, Rejected
+from processors.pipeline import Enricher, Message, Rejected, copy_enrichment, prepare
 from processors.retry import Backoff
 from processors.sink import BulkSink
 from processors.topics import load_taxonomy
 from schemas import codec
 from schemas.article import Article
 from schemas.deadletter import DeadLetter
+from schemas.work import Deduped, Prepared
 
 log = logging.getLogger("newsflow.worker")
 
 # Kafka's default max.message.bytes is 1 MiB; anything larger never reaches us anyway.
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+# How long a duplicate waits for its first-seen copy to be indexed before it gets its own
+# NER pass (the first copy may have been dead-lettered, or be far behind in a backlog).
+DUPLICATE_WAIT_SECONDS = 600.0
+EXPIRE_EVERY_SECONDS = 60.0
 
-Send = Callable[[bytes | None, bytes], Awaitable[Any]]
+Send = Callable[[str, bytes | None, bytes], Awaitable[Any]]
+State = MutableMapping[str, Any]
+M = TypeVar("M", bound=BaseModel)
 
 
 def message_of(event: Any) -> Message:
@@ -47,20 +55,23 @@ def message_of(event: Any) -> Message:
 
 
 class Runtime:
-    """Clients and pools of one worker process, created on start and closed on stop."""
+    """Clients, pools and stage handlers of one worker process."""
 
-    def __init__(self, settings: Settings, names: Names) -> None:
+    def __init__(self, settings: Settings, names: Names, send: Send) -> None:
         self.settings = settings
         self.names = names
+        self.send = send
         self.backoff = Backoff()
+        self.dedup_config = dedup.DedupConfig()
+        self.story_config = stories.StoryConfig()
         self.enricher: Enricher | None = None
         self.es: Any = None
-        self.articles: BulkSink | None = None
-        self.dead_letters: BulkSink | None = None
+        self.sinks: dict[str, BulkSink] = {}
         self._lock = asyncio.Lock()
+        self._expired_at: dict[str, float] = {}
 
     async def start(self) -> None:
-        """Load the model in every spaCy process and open the Elasticsearch client."""
+        """Bootstrap the namespace, load the model in every spaCy process, open clients."""
         async with self._lock:
             if self.enricher is not None:
                 return
@@ -77,13 +88,16 @@ class Runtime:
                 },
             )
             self.es = async_es_client(self.settings)
-            self.articles = BulkSink(self.es, self.names.articles_index, self.backoff)
-            self.dead_letters = BulkSink(self.es, self.names.deadletter_index, self.backoff)
+            for index in (
+                self.names.articles_index,
+                self.names.deadletter_index,
+                self.names.stories_index,
+            ):
+                self.sinks[index] = BulkSink(self.es, index, self.backoff)
             self.enricher = Enricher(
                 pool=pool,
                 aliases=load_aliases(),
                 taxonomy=load_taxonomy(),
-                max_message_bytes=MAX_MESSAGE_BYTES,
                 max_nlp_chars=self.settings.max_body_chars,
             )
 
@@ -94,54 +108,157 @@ class Runtime:
         if self.es is not None:
             await self.es.close()
 
-    # --- stage handlers -------------------------------------------------------------------
+    # --- stage handlers, in pipeline order ---------------------------------------------
 
-    async def handle_raw(self, events: Sequence[Any], enriched: Send, dlq: Send) -> None:
-        """Raw messages to enriched records or dead letters, all confirmed by Kafka."""
+    async def handle_raw(self, events: Sequence[Any]) -> None:
+        """Stage ``clean``: raw messages to signed clean articles (or dead letters)."""
+        messages = [message_of(e) for e in events]
+        metrics.MESSAGES_IN.labels("clean").inc(len(messages))
+        # Markup parsing and MinHash cost about a millisecond an article: off the loop.
+        outcomes = await asyncio.to_thread(
+            lambda: [prepare(m, MAX_MESSAGE_BYTES) for m in messages]
+        )
+        await self._send_outcomes(
+            (self.names.dedup_topic, o.article.id, o) if isinstance(o, Prepared) else o
+            for o in outcomes
+        )
+
+    async def handle_dedup(self, events: Sequence[Any], state: State) -> None:
+        """Stage ``dedup``: decide, in one ordered stream, which articles are copies."""
+        outputs: list[tuple[str, str, BaseModel] | Rejected] = []
+        now = time.time()
+        for _, item in self._parse(events, Prepared, "dedup"):
+            if isinstance(item, Rejected):
+                outputs.append(item)
+                continue
+            article = item.article
+            sig = minhash.decode(item.signature).tolist()
+            decision = dedup.decide(
+                article.id, article.content_hash, sig, now, state, self.dedup_config
+            )
+            record = Deduped(
+                article=article,
+                is_duplicate=decision.is_duplicate,
+                duplicate_of=decision.duplicate_of,
+                kind=decision.kind,
+                similarity=decision.similarity,
+            )
+            topic = self.names.duplicates_topic if decision.is_duplicate else self.names.work_topic
+            outputs.append((topic, article.id, record))
+            metrics.ARTICLES_OUT.labels(f"dedup_{decision.kind}").inc()
+        if self._due("dedup", now):
+            dedup.expire(state, now, self.dedup_config)
+        await self._send_outcomes(outputs)
+
+    async def handle_work(self, events: Sequence[Any]) -> None:
+        """Stage ``nlp``: NER, canonical entities and topics for first-seen articles."""
         await self.start()
         assert self.enricher is not None
-        messages = [message_of(e) for e in events]
-        metrics.MESSAGES_IN.labels("decode").inc(len(messages))
+        parsed = list(self._parse(events, Deduped, "nlp"))
+        items = [(m, i) for m, i in parsed if isinstance(i, Deduped)]
         started = time.monotonic()
-        outcomes = await self.enricher.enrich_batch(messages)
+        enriched = await self.enricher.enrich_batch([i for _, i in items], [m for m, _ in items])
         metrics.STAGE_SECONDS.labels("nlp").observe(time.monotonic() - started)
-        sends: list[tuple[Send, bytes | None, bytes]] = []
-        for outcome in outcomes:
-            if isinstance(outcome, Rejected):
-                sends.append(self._dead_letter_send(dlq, outcome))
-            else:
-                sends.append((enriched, outcome.id.encode(), codec.dumps(outcome)))
-        await self._send_confirmed(sends)
-        metrics.ARTICLES_OUT.labels("nlp").inc(sum(not isinstance(o, Rejected) for o in outcomes))
+        await self._send_outcomes(
+            [i for _, i in parsed if isinstance(i, Rejected)]
+            + [
+                (self.names.stories_topic, a.id, a) if isinstance(a, Article) else a
+                for a in enriched
+            ]
+        )
 
-    async def handle_enriched(self, events: Sequence[Any], dlq: Send) -> None:
-        """Enriched records to documents; documents the index rejects become dead letters."""
+    async def handle_duplicates(self, events: Sequence[Any]) -> None:
+        """Stage ``dedup`` (copies): take entities, topics and story from the first copy."""
         await self.start()
-        assert self.articles is not None
+        parsed = list(self._parse(events, Deduped, "dedup"))
+        waiting = [(m, i) for m, i in parsed if isinstance(i, Deduped)]
+        outputs: list[tuple[str, str, BaseModel] | Rejected] = [
+            i for _, i in parsed if isinstance(i, Rejected)
+        ]
+        deadline = time.monotonic() + DUPLICATE_WAIT_SECONDS
+        attempt = 0
+        while waiting:
+            originals = await self._originals({i.duplicate_of or "" for _, i in waiting})
+            now = datetime.now(UTC)
+            still: list[tuple[Message, Deduped]] = []
+            for message, item in waiting:
+                original = originals.get(item.duplicate_of or "")
+                if original is not None:
+                    copy = copy_enrichment(item, original, now)
+                    outputs.append((self.names.enriched_topic, copy.id, copy))
+                else:
+                    still.append((message, item))
+            waiting = still
+            if waiting and time.monotonic() > deadline:
+                log.warning("first copies never indexed; copies get NER", extra={"n": len(waiting)})
+                outputs.extend(
+                    (self.names.work_topic, i.article.id, i.model_copy(update={"force_nlp": True}))
+                    for _, i in waiting
+                )
+                break
+            if waiting:
+                await asyncio.sleep(min(5.0, self.backoff.delay(attempt)))
+                attempt += 1
+        await self._send_outcomes(outputs)
+
+    async def handle_stories(self, events: Sequence[Any], state: State) -> None:
+        """Stage ``stories``: join each article to the best open story or start one."""
+        outputs: list[tuple[str, str, BaseModel] | Rejected] = []
+        touched: set[str] = set()
+        now = time.time()
+        for _, item in self._parse(events, Article, "stories"):
+            if isinstance(item, Rejected):
+                outputs.append(item)
+                continue
+            published = item.published_at or item.ingested_at
+            feats = stories.features(
+                item.id,
+                published.timestamp(),
+                item.title,
+                item.body,
+                {e.name: e.count for e in item.entities},
+                source=item.source,
+                entity_labels={e.name: e.label for e in item.entities},
+            )
+            assignment = stories.assign_story(feats, state, self.story_config)
+            touched.add(assignment.story_id)
+            article = item.model_copy(update={"story_id": assignment.story_id})
+            outputs.append((self.names.enriched_topic, article.id, article))
+        if self._due("stories", now):
+            stories.expire(state, now, self.story_config)
+        summaries = [
+            (sid, stories.story_summary(sid, state))
+            for sid in sorted(touched)
+            if f"s:{sid}" in state
+        ]
+        await self.sinks[self.names.stories_index].write(summaries)
+        await self._send_outcomes(outputs)
+
+    async def handle_enriched(self, events: Sequence[Any]) -> None:
+        """Stage ``sink``: documents to ``<ns>-articles``; rejected ones become dead letters."""
+        await self.start()
         messages = [message_of(e) for e in events]
         metrics.MESSAGES_IN.labels("sink").inc(len(messages))
-        docs: dict[str, tuple[Message, dict[str, Any]]] = {}
+        docs: dict[str, tuple[Message, Article]] = {}
         rejected: list[Rejected] = []
-        for message in messages:
-            try:
-                article = codec.loads(Article, message.value or b"")
-            except ValidationError as exc:
-                rejected.append(Rejected(message, "sink", InvalidArticle("schema", str(exc)[:500])))
-                continue
-            docs[article.id] = (message, article.model_dump(mode="json"))
+        for message, item in self._parse(events, Article, "sink"):
+            if isinstance(item, Rejected):
+                rejected.append(item)
+            else:
+                docs[item.id] = (message, item)
         started = time.monotonic()
-        result = await self.articles.write([(i, d) for i, (_, d) in docs.items()])
+        sink = self.sinks[self.names.articles_index]
+        result = await sink.write([(i, a.model_dump(mode="json")) for i, (_, a) in docs.items()])
         metrics.STAGE_SECONDS.labels("sink").observe(time.monotonic() - started)
         metrics.BULK_RETRIES.labels(self.names.articles_index).inc(result.retries)
         metrics.ARTICLES_OUT.labels("sink").inc(result.indexed)
         for doc_id, (kind, reason) in result.rejected.items():
             rejected.append(Rejected(docs[doc_id][0], "sink", InvalidArticle(kind, reason)))
-        await self._send_confirmed([self._dead_letter_send(dlq, r) for r in rejected])
+        await self._send_outcomes(rejected)
 
     async def handle_dead_letters(self, events: Sequence[Any]) -> None:
         """Dead letters into ``<ns>-deadletter``, so they can be searched."""
         await self.start()
-        assert self.dead_letters is not None
         docs: list[tuple[str, dict[str, Any]]] = []
         for event in events:
             message = message_of(event)
@@ -149,17 +266,13 @@ class Runtime:
                 letter = codec.loads(DeadLetter, message.value or b"")
             except ValidationError as exc:
                 # Someone else wrote to our dead-letter topic: keep it, say what it is.
-                letter = dead_letter(
-                    message.value,
-                    message.key,
-                    InvalidArticle("invalid_dead_letter", str(exc)[:500]),
-                    stage="deadletter",
-                    topic=message.topic,
-                    partition=message.partition,
-                    offset=message.offset,
+                letter = self._letter(
+                    Rejected(
+                        message, "deadletter", InvalidArticle("invalid_dead_letter", str(exc)[:500])
+                    )
                 )
             docs.append((dead_letter_id(letter), letter.model_dump(mode="json")))
-        result = await self.dead_letters.write(docs)
+        result = await self.sinks[self.names.deadletter_index].write(docs)
         for doc_id, (kind, reason) in result.rejected.items():
             log.error(
                 "dead letter not indexable", extra={"id": doc_id, "kind": kind, "why": reason}
@@ -167,9 +280,31 @@ class Runtime:
 
     # --- helpers --------------------------------------------------------------------------
 
-    def _dead_letter_send(self, dlq: Send, rejected: Rejected) -> tuple[Send, bytes | None, bytes]:
+    def _parse(
+        self, events: Sequence[Any], model: type[M], stage: str
+    ) -> Iterable[tuple[Message, M | Rejected]]:
+        """Each event's value as ``model``; a value that is not becomes a rejection."""
+        for event in events:
+            message = message_of(event)
+            try:
+                yield message, codec.loads(model, message.value or b"")
+            except ValidationError as exc:
+                yield message, Rejected(message, stage, InvalidArticle("schema", str(exc)[:500]))
+
+    async def _originals(self, ids: set[str]) -> dict[str, dict[str, Any]]:
+        """First-seen copies already in the index (``mget`` reads in real time)."""
+        response = await self.es.mget(index=self.names.articles_index, ids=sorted(ids))
+        return {d["_id"]: d["_source"] for d in response["docs"] if d.get("found")}
+
+    def _due(self, name: str, now: float) -> bool:
+        if now - self._expired_at.get(name, 0.0) < EXPIRE_EVERY_SECONDS:
+            return False
+        self._expired_at[name] = now
+        return True
+
+    def _letter(self, rejected: Rejected) -> DeadLetter:
         m = rejected.message
-        letter = dead_letter(
+        return dead_letter(
             m.value,
             m.key,
             rejected.error,
@@ -178,30 +313,44 @@ class Runtime:
             partition=m.partition,
             offset=m.offset,
         )
-        metrics.DEAD_LETTERS.labels(rejected.stage, rejected.error.kind).inc()
-        log.warning(
-            "dead letter",
-            extra={
-                "stage": rejected.stage,
-                "error": rejected.error.kind,
-                "reason": rejected.error.reason[:300],
-                "topic": m.topic,
-                "partition": m.partition,
-                "offset": m.offset,
-            },
-        )
-        return dlq, dead_letter_id(letter).encode(), codec.dumps(letter)
 
-    async def _send_confirmed(self, sends: Sequence[tuple[Send, bytes | None, bytes]]) -> None:
+    async def _send_outcomes(
+        self, outcomes: Iterable[tuple[str, str, BaseModel] | Rejected]
+    ) -> None:
+        """Send records to their topics and rejections to the dead-letter topic, confirmed."""
+        sends: list[tuple[str, bytes | None, bytes]] = []
+        for outcome in outcomes:
+            if isinstance(outcome, Rejected):
+                letter = self._letter(outcome)
+                metrics.DEAD_LETTERS.labels(outcome.stage, outcome.error.kind).inc()
+                log.warning(
+                    "dead letter",
+                    extra={
+                        "stage": outcome.stage,
+                        "error": outcome.error.kind,
+                        "reason": outcome.error.reason[:300],
+                        "topic": letter.topic,
+                        "partition": letter.partition,
+                        "offset": letter.offset,
+                    },
+                )
+                key = dead_letter_id(letter).encode()
+                sends.append((self.names.deadletter_topic, key, codec.dumps(letter)))
+            else:
+                topic, key_text, record = outcome
+                sends.append((topic, key_text.encode(), codec.dumps(record)))
+        await self._send_confirmed(sends)
+
+    async def _send_confirmed(self, sends: Sequence[tuple[str, bytes | None, bytes]]) -> None:
         """Send every record and wait for Kafka's acknowledgement; retry the lot on failure.
 
         A retry may write a record twice: every consumer of these topics is idempotent
-        (documents and dead letters are keyed by stable ids).
+        (documents and dead letters are keyed by stable ids, decisions by article id).
         """
         attempt = 0
         while True:
             try:
-                futures = [await send(key, value) for send, key, value in sends]
+                futures = [await self.send(topic, key, value) for topic, key, value in sends]
                 await asyncio.gather(*futures)
                 return
             except Exception as exc:  # KafkaError, KafkaTimeoutError, ConnectionError...

@@ -128,7 +128,11 @@ class WorkerProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        wait_for(self._healthy, timeout, f"worker healthy (log: {self.log_path})")
+        try:
+            wait_for(self._healthy, timeout, f"worker healthy (log: {self.log_path})")
+        except BaseException:
+            self.kill()
+            raise
         return self
 
     def _healthy(self) -> bool:
@@ -146,7 +150,8 @@ class WorkerProcess:
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=30)
-        self._log.close()
+        if not self._log.closed:
+            self._log.close()
 
     def stop(self) -> None:
         """Ctrl-C, as a user would; SIGKILL if it does not stop in time."""

@@ -1,0 +1,30 @@
+"""Records between the internal stages (not part of the public contract)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from schemas.clean import CleanArticle
+
+
+class Prepared(BaseModel):
+    """A clean article with its MinHash signature, on its way to the dedup decision."""
+
+    model_config = ConfigDict(frozen=True)
+
+    article: CleanArticle
+    signature: str  # processors.minhash.encode of the signature
+
+
+class Deduped(BaseModel):
+    """A clean article with the dedup decision, on its way to NER (or to its first copy)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    article: CleanArticle
+    is_duplicate: bool
+    duplicate_of: str | None = None
+    kind: str
+    similarity: float | None = None
+    # Set when the first-seen copy never reached the index: the copy gets its own NER pass.
+    force_nlp: bool = False
