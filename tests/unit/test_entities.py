@@ -98,10 +98,15 @@ def test_short_form_of_organization(aliases: AliasTable) -> None:
 
 
 def test_gazetteer_place_tagged_org_becomes_location(aliases: AliasTable) -> None:
-    facets = facets_of([("Saarbrücken", "ORG"), ("Toyota", "ORG"), ("Austin", "PERSON")], aliases)
-    assert facets.locations == ["Saarbrücken"]
+    facets = facets_of([("Saarbrücken", "ORG"), ("Toyota", "ORG"), ("Kyiv", "PERSON")], aliases)
+    assert facets.locations == ["Saarbrücken", "Kyiv"]
     assert facets.organizations == ["Toyota"]  # the alias table wins over the gazetteer
-    assert facets.persons == ["Austin"]  # spaCy is trusted on persons
+
+
+def test_gazetteer_outvoted_by_consistent_labels(aliases: AliasTable) -> None:
+    facets = facets_of([("Chelsea", "ORG"), ("Austin", "PERSON")] * 2, aliases)
+    assert facets.organizations == ["Chelsea"]
+    assert facets.persons == ["Austin"]
 
 
 def test_short_forms_resolve_to_full_name_in_article(aliases: AliasTable) -> None:
