@@ -159,6 +159,7 @@ class Runtime:
         started = time.monotonic()
         enriched = await self.enricher.enrich_batch([i for _, i in items], [m for m, _ in items])
         metrics.STAGE_SECONDS.labels("nlp").observe(time.monotonic() - started)
+        metrics.ARTICLES_OUT.labels("nlp").inc(sum(isinstance(a, Article) for a in enriched))
         await self._send_outcomes(
             [i for _, i in parsed if isinstance(i, Rejected)]
             + [
