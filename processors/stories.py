@@ -75,13 +75,13 @@ LABEL_WEIGHTS: dict[str, float] = {"GPE": 0.4, "NORP": 0.2, "LOC": 0.6}
 class StoryConfig:
     """Knobs of :func:`assign_story` and :func:`expire` (defaults measured, see the docs)."""
 
-    threshold: float = 0.3
-    entity_weight: float = 0.6
-    time_decay: float = 0.8
+    threshold: float = 0.4
+    entity_weight: float = 0.4
+    time_decay: float = 0.5
     window_seconds: float = 3 * 24 * 3600.0
     max_span_seconds: float = 7 * 24 * 3600.0
     top_entities: int = 25
-    top_terms: int = 40
+    top_terms: int = 20
     index_terms: int = 5
     max_postings: int = 64
     max_keys: int = 64
@@ -126,7 +126,7 @@ def features(
     *,
     source: str | None = None,
     entity_labels: Mapping[str, str] | None = None,
-    top_terms: int = 40,
+    top_terms: int = 20,
 ) -> StoryFeatures:
     """The story features of an article: its entities and its ``top_terms`` TF-IDF terms.
 

@@ -85,8 +85,8 @@ def story_figures(
         run["seeds"] = evaluate.seed_check(run.pop("predicted"))
         result[name] = run
     sweep = []
-    for threshold in (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5):
-        for weight in (0.4, 0.6, 0.8):
+    for threshold in (0.3, 0.35, 0.4, 0.45, 0.5):
+        for weight in (0.3, 0.4, 0.5, 0.6):
             cfg = stories.StoryConfig(threshold=threshold, entity_weight=weight)
             run = evaluate.run_stories(originals, entities, cfg, df)
             sweep.append(
