@@ -55,8 +55,10 @@ class Settings(BaseSettings):
         0, ge=0, le=256, description="spaCy worker processes; 0 means one per core."
     )
     batch_size: int = Field(64, ge=1, le=10_000, description="Articles per processing batch.")
+    # Each of the four hops waits at most this long for a batch to fill: at low rates it is
+    # added latency, at high rates batches fill before it runs out.
     batch_within: float = Field(
-        0.5, gt=0, le=60, description="Seconds to wait for a batch to fill."
+        0.1, gt=0, le=60, description="Seconds a stage waits for a batch to fill."
     )
     max_body_chars: int = Field(
         200_000, ge=1_000, description="Longer bodies are truncated before NLP."

@@ -12,6 +12,7 @@ import gzip
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,6 +21,7 @@ from pydantic import ValidationError
 from newsflow.errors import ConfigError, InvalidArticle
 from processors.clean import split_date_marker
 from processors.decode import clean_article
+from processors.identity import article_id
 from schemas.raw import RawArticle
 
 SUFFIXES = (".txt", ".jsonl", ".json")
@@ -88,15 +90,31 @@ def _record(path: Path, line: int, obj: Any) -> Record:
         return Record(path, line, value, error=f"a JSON {type(obj).__name__}, not an object")
     try:
         raw = RawArticle.model_validate(obj)
-        clean = clean_article(raw)
+        key, published = _key_and_time(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "value"
         return Record(path, line, value, error=f"{where}: {first['msg']}")
     except InvalidArticle as exc:
         return Record(path, line, value, error=exc.reason)
-    published = clean.published_at.timestamp() if clean.published_at else None
-    return Record(path, line, value, key=clean.id.encode(), published_at=published)
+    return Record(path, line, value, key=key.encode(), published_at=published)
+
+
+def _key_and_time(raw: RawArticle) -> tuple[str, float | None]:
+    """The article id (the record's key) and publication time of a raw article.
+
+    With an id or a URL the key needs no cleaning (markup parsing is the producer's main
+    cost); only content-derived ids clean the body, exactly as the worker will.
+    """
+    given = article_id(raw.id, raw.url, "") if raw.id or raw.url else None
+    if given is not None and not given.startswith("c-"):
+        marker, _ = split_date_marker(raw.body)
+        when = raw.published_at or marker
+        if when is not None and when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)  # as the worker reads it
+        return given, (when.timestamp() if when else None)
+    clean = clean_article(raw)
+    return clean.id, (clean.published_at.timestamp() if clean.published_at else None)
 
 
 def read_file(path: Path) -> Iterator[Record]:
