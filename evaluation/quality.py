@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
         f"taxonomy {load_taxonomy().version}"
     )
     facets: dict[str, EntityFacets] = {}
-    groups = [(s, by_split[s]) for s in ("dev", "holdout", "seeds") if by_split[s]]
+    groups = [(s, by_split[s]) for s in ("dev", "holdout-1", "holdout-2", "seeds") if by_split[s]]
     groups.append(("all articles", [i for i, d in enumerate(docs) if d.split != "seeds"]))
     for name, idx in groups:
         part = [docs[i] for i in idx]

@@ -41,6 +41,10 @@ def test_detects_common_languages(text: str, code: str) -> None:
     assert detect_language(text) == code
 
 
+def test_short_cjk_sentence_is_long_enough() -> None:
+    assert detect_language("政府宣布将在明年增加对农村学校的投资。") == "zh"
+
+
 @pytest.mark.parametrize("text", ["", "   ", "OK", "12 345 678 -- 2024", "Hi there"])
 def test_short_or_empty_text_is_none(text: str) -> None:
     assert detect_language(text) is None
