@@ -26,6 +26,7 @@ State layout (keys -> JSON values)::
     i:e:<entity>     [story ids mentioning it, newest last, at most max_postings]
     i:w:<term>       [story ids with that top term]
     m:stories        number of stories held
+    m:now            newest published_at assigned (stream time)
     ta:... / ts:...  time indexes of articles and stories (processors.timeindex)
 
 Bounds: :func:`expire` drops articles and stories older than
@@ -182,7 +183,12 @@ def assign_story(f: StoryFeatures, state: StoryState, config: StoryConfig) -> St
 
 def expire(state: StoryState, now: float, config: StoryConfig) -> int:
     """Forget articles and stories older than ``config.retention_seconds`` before ``now``
-    (and the oldest articles beyond ``max_articles``); returns how many stories closed."""
+    (and the oldest articles beyond ``max_articles``); returns how many stories closed.
+
+    Time is publication time, so ``now`` is capped at the newest ``published_at`` assigned
+    (``m:now``): a wall-clock ``now`` must not close the stories of a replayed old corpus.
+    """
+    now = min(now, float(state.get("m:now", now)))
     cutoff = TimeIndex("ta:", config.slot_seconds).slot(now - config.retention_seconds) - 1
     articles, stories = _indexes(config)
     while (popped := articles.pop_next(state, cutoff)) is not None:
@@ -335,6 +341,8 @@ def _record(
         stories.add(state, story_id, f.published_at)
     state[f"a:{f.article_id}"] = {"s": story_id, "n": assignment.is_new, "x": assignment.score}
     articles.add(state, f.article_id, f.published_at)
+    if f.published_at > float(state.get("m:now", f.published_at - 1.0)):
+        state["m:now"] = f.published_at  # stream time, for expire
 
 
 def _close(state: StoryState, story_id: str) -> int:
