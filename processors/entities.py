@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from typing import get_args
 
 from processors.aliases import AliasTable, load_aliases, parse_aliases
-from processors.spans import clean_span, is_junk, is_org_name, person_after_title, strip_titles
+from processors.spans import (
+    clean_span,
+    is_junk,
+    is_org_name,
+    person_after_title,
+    strip_postnominals,
+    strip_titles,
+)
 from schemas import Entity
 from schemas.article import EntityLabel
 
@@ -85,6 +92,7 @@ def canonical_entities(
     (['Kim Jong Un'], ['Kremlin'])
     """
     items = [m for m in (_canonical_mention(t, lab, aliases, relabel) for t, lab in mentions) if m]
+    _resolve_capitals(items, aliases)
     _resolve_short_forms(items)
     _resolve_acronyms(items)
     return _facets(items, aliases)
@@ -95,7 +103,9 @@ def _canonical_mention(
 ) -> _Mention | None:
     if label not in KEPT_LABELS:
         return None
-    name = clean_span(text)
+    name, postnominal = strip_postnominals(clean_span(text))
+    if postnominal and label != "PERSON":
+        label = "PERSON"
     if label == "PERSON":
         name = strip_titles(name)
     elif person := person_after_title(name):  # "Bishop Jean Roux" tagged ORG
@@ -136,6 +146,21 @@ def _resolve_short_forms(items: list[_Mention]) -> None:
             ):
                 item.name, item.label = full, full_label
                 break
+
+
+def _resolve_capitals(items: list[_Mention], aliases: AliasTable) -> None:
+    """Datelines and shouted headlines: "LONDON" takes the article's "London", else a listed
+    place is title-cased. Short all-capital names (acronyms: "NATO", "KCNA") are left alone.
+    """
+    spelled = {m.name.casefold(): m.name for m in items if not m.name.isupper()}
+    for item in items:
+        if item.forced or not item.name.isupper() or min(map(len, item.name.split())) < 4:
+            continue
+        other = spelled.get(item.name.casefold())
+        if other is not None:
+            item.name = other
+        elif aliases.is_place(item.name):
+            item.name = item.name.title()
 
 
 def _resolve_acronyms(items: list[_Mention]) -> None:

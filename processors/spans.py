@@ -21,7 +21,7 @@ _DESIGNATION = re.compile(r"^[A-Za-z]{1,4}-\d[\w/-]*$|^[A-Z]{1,3}\d{3,}$")
 _QUANTITY_WORDS = frozenset(
     {"million", "billion", "trillion", "thousand", "hundred", "percent", "per", "cent"}
 )
-_JUNK_MARKERS = ("http", "www.", ".com", "@", "#")
+_JUNK_MARKERS = ("http", "www.", ".com", "@", "#", "<", ">")  # URLs, handles, markup
 
 # Words that open a person's span without being part of the name ("President Putin",
 # "Meteorologist Jane Doe"). spaCy sometimes tags such spans ORG: see `person_after_title`.
@@ -68,6 +68,10 @@ ORG_DESIGNATORS = frozenset(
         "parliament", "partners", "party", "plc", "police", "press", "service", "services",
         "society", "systems", "technologies", "therapeutics", "trust", "union", "university",
         "airways", "brigade", "battalion", "regiment", "command", "guard", "museum",
+        "films", "pictures", "studios", "records", "shipping", "logistics", "mining",
+        "energy", "capital", "investments", "ventures", "insurance", "industries", "labs",
+        "enterprises", "telecom", "communications", "pharma", "pharmaceuticals", "tourism",
+        "hotels", "brewery", "solutions", "securities", "consulting", "gmbh", "ag", "sa",
     }
 )  # fmt: skip
 
@@ -120,6 +124,20 @@ def is_junk(name: str, label: str) -> bool:
         return True
     lowered = name.lower()
     return any(marker in lowered for marker in _JUNK_MARKERS)
+
+
+# Letters after a person's name: "Eleanor Fairbairn KC" is a person, whatever the tag.
+_POSTNOMINALS = frozenset({"kc", "qc", "mp", "mep", "msp", "jr", "sr", "phd", "obe", "mbe", "cbe"})
+
+
+def strip_postnominals(name: str) -> tuple[str, bool]:
+    """The name without trailing post-nominal letters, and whether there were any."""
+    words = name.split()
+    stripped = False
+    while len(words) > 2 and words[-1].lower().strip(".,") in _POSTNOMINALS:
+        words.pop()
+        stripped = True
+    return " ".join(words), stripped
 
 
 def strip_titles(name: str) -> str:

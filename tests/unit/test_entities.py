@@ -82,6 +82,24 @@ def test_titles_and_glued_scores_are_stripped(aliases: AliasTable) -> None:
     assert facets.organizations == ["Bristol City"]
 
 
+def test_dateline_capitals_take_the_article_spelling(aliases: AliasTable) -> None:
+    facets = facets_of(
+        [("LONDON", "GPE"), ("TRONDHEIM", "GPE"), ("Surrey", "GPE"), ("SURREY", "GPE")], aliases
+    )
+    assert facets.locations == ["Surrey", "London", "Trondheim"]
+    assert facets_of([("NATO", "ORG")], aliases).organizations == ["NATO"]
+
+
+def test_postnominal_letters_make_a_person(aliases: AliasTable) -> None:
+    facets = facets_of([("Eleanor Fairbairn KC", "ORG"), ("Fairbairn", "PERSON")], aliases)
+    assert facets.persons == ["Eleanor Fairbairn"]
+    assert facets.organizations == []
+
+
+def test_markup_is_junk(aliases: AliasTable) -> None:
+    assert facets_of([("Brandt said.</p> Advertisement", "PERSON")], aliases).persons == []
+
+
 def test_organization_designator_beats_person_label(aliases: AliasTable) -> None:
     facets = facets_of([("Kessler Automotive", "PERSON"), ("Kessler", "PERSON")], aliases)
     assert facets.persons == []
