@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from tests.support import Namespace, WorkerProcess
+
+# Property tests: "default" keeps `make test` quick; "long" (HYPOTHESIS_PROFILE=long, used
+# by `make soak`) generates over 10,000 cases across the suite. No deadline: the machine is
+# shared, and a slow example is not a wrong one. Failing examples are kept out of the tree.
+_HYPOTHESIS = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+    "database": DirectoryBasedExampleDatabase(
+        Path(__file__).resolve().parents[1] / ".pytest_cache" / "hypothesis"
+    ),
+}
+hypothesis_settings.register_profile("default", max_examples=200, **_HYPOTHESIS)
+hypothesis_settings.register_profile("long", max_examples=2_000, **_HYPOTHESIS)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(scope="session")
