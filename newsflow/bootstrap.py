@@ -26,6 +26,7 @@ TEMPLATES = {
     "deadletter": "deadletter_index",
     "alerts": "alerts_index",
     "stories": "stories_index",
+    "subscriptions": "subscriptions_index",
 }
 
 
