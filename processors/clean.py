@@ -10,11 +10,13 @@ import re
 import unicodedata
 from datetime import UTC, date, datetime
 
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning
 
 from newsflow.errors import InvalidArticle
 
-_MARKUP = re.compile(r"<[a-zA-Z!/][^>]*>")
+_MARKUP = re.compile(r"<[a-zA-Z!/?][^>]*>")  # tags, comments, doctypes, <?xml ?>
+# Double-escaped feeds need a pass per level of escaping; more than this is cut (see below).
+_MARKUP_PASSES = 5
 _BLOCK_TAGS = (
     "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
     "tr", "table", "section", "article", "blockquote", "header", "footer", "figure", "pre",
@@ -49,13 +51,28 @@ def split_date_marker(text: str) -> tuple[datetime | None, str]:
 
 
 def strip_markup(text: str) -> str:
-    """Markup to text: drop scripts and styles, keep block boundaries as paragraph breaks."""
+    """Markup to text: drop scripts and styles, keep block boundaries as paragraph breaks.
+
+    Escaped markup (``&lt;p&gt;``, common in feeds) is markup again once unescaped, so
+    passes repeat until the text stops changing; what is still tag-shaped after the last
+    pass is cut out. Plain text is a fixed point: cleaning clean text changes nothing.
+    """
+    for _ in range(_MARKUP_PASSES):
+        stripped = _markup_to_text(text)
+        if stripped == text:
+            return text
+        text = stripped
+    return _MARKUP.sub(" ", text)
+
+
+def _markup_to_text(text: str) -> str:
     if not _MARKUP.search(text):
         return html.unescape(text)
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)  # feeds: <?xml ...?> bodies
         soup = BeautifulSoup(text, "html.parser")
     for tag in soup(_DROP_TAGS):
         tag.decompose()
@@ -71,7 +88,8 @@ def _is_boilerplate(line: str) -> bool:
 
 def clean_text(text: str) -> str:
     """Plain text: no markup, no control characters, no boilerplate lines, tidy whitespace."""
-    text = unicodedata.normalize("NFC", strip_markup(text))
+    # NFC before markup too: composition can complete an entity (U+037E is ";").
+    text = unicodedata.normalize("NFC", strip_markup(unicodedata.normalize("NFC", text)))
     text = _CONTROL.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
     paragraphs: list[str] = []
     current: list[str] = []
