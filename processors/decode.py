@@ -7,6 +7,8 @@ into a dead letter instead of being acked before we see it.
 from __future__ import annotations
 
 import json
+import math
+import re
 from datetime import UTC
 from typing import Any
 
@@ -18,6 +20,36 @@ from processors.dedup import content_hash
 from processors.identity import article_id
 from schemas.clean import CleanArticle
 from schemas.raw import RawArticle
+
+# Deeper producer metadata is not news; and every later hop (our codec, Elasticsearch's
+# parser) has a nesting limit of its own, which a message must never reach.
+MAX_JSON_DEPTH = 64
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_json_value(obj: Any) -> None:
+    """Refuse what parses but cannot travel on: raises :class:`InvalidArticle`.
+
+    Python's JSON reader accepts lone surrogates (``"\\ud800"``), NaN and Infinity, and
+    nesting to its recursion limit; none of them can be written out again as JSON.
+    """
+    stack = [(obj, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                reason = "a string holds a lone surrogate (a \\ud800-\\udfff escape), not text"
+                raise InvalidArticle("not_utf8", reason)
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise InvalidArticle("not_json", "NaN and Infinity are not JSON numbers")
+        elif isinstance(value, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                raise InvalidArticle("not_json", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                stack.append((key, depth))
+                stack.append((item, depth + 1))
 
 
 def _schema_reason(exc: ValidationError) -> str:
@@ -48,6 +80,7 @@ def parse_raw(value: bytes | None, max_bytes: int) -> RawArticle:
         raise InvalidArticle("not_json", f"not JSON: {exc.msg} at line {exc.lineno}") from None
     if not isinstance(obj, dict):
         raise InvalidArticle("not_object", f"JSON value is {type(obj).__name__}, not an object")
+    check_json_value(obj)
     try:
         return RawArticle.model_validate(obj)
     except ValidationError as exc:

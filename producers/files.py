@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from newsflow.errors import ConfigError, InvalidArticle
 from processors.clean import split_date_marker
-from processors.decode import clean_article
+from processors.decode import check_json_value, clean_article
 from processors.identity import article_id
 from schemas.raw import RawArticle
 
@@ -85,6 +85,10 @@ def txt_article(text: str) -> dict[str, Any]:
 
 def _record(path: Path, line: int, obj: Any) -> Record:
     """A record for one decoded JSON value: keyed by article id when it is a valid article."""
+    try:
+        check_json_value(obj)  # what the worker would refuse, and what cannot be re-encoded
+    except InvalidArticle as exc:
+        return Record(path, line, b"", error=exc.reason)
     value = json.dumps(obj, ensure_ascii=False).encode("utf-8")
     if not isinstance(obj, dict):
         return Record(path, line, value, error=f"a JSON {type(obj).__name__}, not an object")
@@ -142,6 +146,9 @@ def _json_records(path: Path, text: str) -> Iterator[Record]:
     except json.JSONDecodeError as exc:
         yield Record(path, exc.lineno, text.encode("utf-8"), error=f"not JSON: {exc.msg}")
         return
+    except RecursionError:
+        yield Record(path, 1, text.encode("utf-8"), error="not JSON: nested too deeply")
+        return
     for item in obj if isinstance(obj, list) else [obj]:
         yield _record(path, 1, item)
 
@@ -151,6 +158,10 @@ def _jsonl_record(path: Path, number: int, line: str) -> Record:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
         return Record(path, number, line.rstrip("\n").encode("utf-8"), error=f"not JSON: {exc.msg}")
+    except RecursionError:
+        return Record(
+            path, number, line.rstrip("\n").encode("utf-8"), error="not JSON: nested too deeply"
+        )
     return _record(path, number, obj)
 
 
