@@ -63,9 +63,10 @@ def corpus_files(paths: list[Path]) -> list[Path]:
 
 
 def _open(path: Path) -> IO[str]:
+    # utf-8-sig: a byte order mark (editors on Windows write one) is not part of the text.
     if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", errors="strict", newline="")
-    return path.open("r", encoding="utf-8", errors="strict", newline="")
+        return gzip.open(path, "rt", encoding="utf-8-sig", errors="strict", newline="")
+    return path.open("r", encoding="utf-8-sig", errors="strict", newline="")
 
 
 def txt_article(text: str) -> dict[str, Any]:
