@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kafka.errors import KafkaError
+
 from newsflow.errors import PipelineError
 from producers.files import Record, read_corpus
 
@@ -85,7 +87,12 @@ def replay(
             if not (send_invalid and record.value):
                 continue
         pacer.wait(record.published_at)
-        futures.append((record, producer.send(topic, key=record.key, value=record.value)))
+        try:
+            future = producer.send(topic, key=record.key, value=record.value)
+        except KafkaError as exc:  # refused before sending, e.g. larger than a message may be
+            summary.failed.append(f"{record.path}:{record.line}: {exc}")
+            continue
+        futures.append((record, future))
         if on_sent:
             on_sent()
         if len(futures) >= 1000:
