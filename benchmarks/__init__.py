@@ -1,1 +1,1 @@
-"""Benchmarks: each prints its figures and its ratio to a baseline measured in the same run."""
+"""Benchmarks: every figure is a ratio to a baseline measured in the same run."""

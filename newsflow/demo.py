@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,31 +12,6 @@ from newsflow.errors import PipelineError
 from newsflow.settings import Settings, load_settings
 
 SAMPLE = Path(__file__).resolve().parents[1] / "corpus" / "sample"
-
-
-def _start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
-    import httpx
-
-    log = log_path.open("ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "newsflow", "worker"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise PipelineError(f"the worker exited with {proc.returncode}; see {log_path}")
-        try:
-            url = f"http://127.0.0.1:{settings.web_port}/healthz"
-            if httpx.get(url, timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    proc.kill()
-    raise PipelineError(f"the worker did not become healthy in 180 s; see {log_path}")
 
 
 def _wait_until_processed(settings: Settings, total: int) -> None:
@@ -75,6 +47,7 @@ def demo(corpus: Path) -> None:
     """Start the local stack and a worker, replay the sample corpus, print what was found."""
     from newsflow.bootstrap import bootstrap_namespace
     from newsflow.clients import es_client, kafka_producer
+    from newsflow.localworker import LocalWorker
     from newsflow.names import Names
     from newsflow.offsets import end_offsets
     from newsflow.stack import ensure_up
@@ -87,9 +60,8 @@ def demo(corpus: Path) -> None:
     ensure_up(settings)
     bootstrap_namespace(settings)
     log_path = settings.home / "demo-worker.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     click.echo(f"starting a worker (log: {log_path}) ...")
-    worker = _start_worker(settings, log_path)
+    worker = LocalWorker(os.environ, log_path, port=settings.web_port).start()
     try:
         producer = kafka_producer(settings)
         try:
@@ -104,8 +76,7 @@ def demo(corpus: Path) -> None:
         total = sum(end_offsets(settings, [names.raw_topic]).values())
         _wait_until_processed(settings, total)
     finally:
-        os.killpg(worker.pid, signal.SIGINT)
-        worker.wait(timeout=60)
+        worker.stop()
     es = es_client(settings)
     try:
         click.echo("\n" + render(summarize(es, names)))

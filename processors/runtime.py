@@ -23,12 +23,10 @@ from newsflow.names import Names
 from newsflow.settings import Settings
 from processors import dedup, metrics, minhash, stories
 from processors.deadletter import dead_letter, dead_letter_id
-from processors.entities import load_aliases
 from processors.nlp import NlpPool
 from processors.pipeline import Enricher, Message, Rejected, copy_enrichment, prepare
 from processors.retry import Backoff
 from processors.sink import BulkSink
-from processors.topics import load_taxonomy
 from schemas import codec
 from schemas.article import Article
 from schemas.deadletter import DeadLetter
@@ -77,7 +75,7 @@ class Runtime:
                 return
             # Topics and templates first: a worker on a fresh namespace needs no extra step.
             await asyncio.to_thread(bootstrap_namespace, self.settings)
-            pool = NlpPool(self.settings.cpu_processes)
+            pool = NlpPool(self.settings.cpu_processes, max_chars=self.settings.max_body_chars)
             started = time.monotonic()
             await pool.warm_up()
             log.info(
@@ -94,12 +92,7 @@ class Runtime:
                 self.names.stories_index,
             ):
                 self.sinks[index] = BulkSink(self.es, index, self.backoff)
-            self.enricher = Enricher(
-                pool=pool,
-                aliases=load_aliases(),
-                taxonomy=load_taxonomy(),
-                max_nlp_chars=self.settings.max_body_chars,
-            )
+            self.enricher = Enricher(pool)
 
     async def stop(self) -> None:
         """Close the pool and the client."""

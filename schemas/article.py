@@ -83,3 +83,7 @@ class Article(BaseModel):
     story_id: str | None = None
     content_hash: str | None = Field(None, description="Hash of the normalized clean body.")
     meta: dict[str, Any] = Field(default_factory=dict, description="Producer metadata (stored).")
+    enriched_by: dict[str, str] = Field(
+        default_factory=dict,
+        description="Versions that enriched it: pipeline, model, aliases, taxonomy.",
+    )

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -13,10 +10,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from newsflow.bootstrap import bootstrap_namespace
 from newsflow.clients import es_client, kafka_producer
+from newsflow.errors import PipelineError
+from newsflow.localworker import LocalWorker, free_port
 from newsflow.names import Names
 from newsflow.offsets import committed_offsets, end_offsets
 from newsflow.settings import Settings, load_settings
@@ -25,12 +22,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "corpus" / "seeds"
 SAMPLE = ROOT / "corpus" / "sample"
 VENV_BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def new_namespace(prefix: str = "t") -> str:
@@ -102,66 +93,17 @@ class Namespace:
         self.es.close()
 
 
-class WorkerProcess:
-    """A real ``newsflow worker`` subprocess in a namespace, with its log in a file."""
+class WorkerProcess(LocalWorker):
+    """A real ``newsflow worker`` subprocess in a test namespace, its log in ``log_dir``."""
 
     def __init__(self, ns: Namespace, log_dir: Path, concurrency: int = 1) -> None:
+        port = free_port()
+        super().__init__(ns.env, log_dir / f"worker-{port}.log", concurrency, port)
         self.ns = ns
-        self.port = free_port()
-        self.log_path = log_dir / f"worker-{self.port}.log"
-        self.concurrency = concurrency
-        self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 120) -> WorkerProcess:
-        self._log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [
-                str(VENV_BIN / "newsflow"),
-                "worker",
-                "--concurrency",
-                str(self.concurrency),
-                "--web-port",
-                str(self.port),
-            ],
-            env=self.ns.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
         try:
-            wait_for(self._healthy, timeout, f"worker healthy (log: {self.log_path})")
-        except BaseException:
-            self.kill()
-            raise
+            super().start(timeout)
+        except PipelineError as exc:
+            raise AssertionError(str(exc)) from None
         return self
-
-    def _healthy(self) -> bool:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            tail = self.log_path.read_text(errors="replace")[-3000:]
-            raise AssertionError(f"worker exited with {self.proc.returncode}:\n{tail}")
-        try:
-            return httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def kill(self) -> None:
-        """SIGKILL the worker and its spaCy processes (a crash, not a shutdown)."""
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=30)
-        if not self._log.closed:
-            self._log.close()
-
-    def stop(self) -> None:
-        """Ctrl-C, as a user would; SIGKILL if it does not stop in time."""
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGINT)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._log.close()
-
-    def metrics(self) -> str:
-        return httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=5).text

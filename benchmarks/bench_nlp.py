@@ -1,0 +1,56 @@
+"""NLP stage (NER + canonical entities + topics + language) against bare ``nlp.pipe``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any
+
+from benchmarks.corpus import BenchArticle
+from processors.decode import clean_article
+from processors.nlp import NlpPool, load_model
+from processors.pipeline import Enricher, Message
+from schemas.raw import RawArticle
+from schemas.work import Deduped
+
+
+def bare_nlp_pipe(texts: list[str]) -> float:
+    """Articles/s of single-process ``nlp.pipe`` with the pipeline's model and components."""
+    nlp = load_model()
+    list(nlp.pipe(texts[:20]))  # warm caches, as the pool's warm-up does
+    started = time.perf_counter()
+    for _ in nlp.pipe(texts, batch_size=32):
+        pass
+    return len(texts) / (time.perf_counter() - started)
+
+
+async def _stage(items: list[Deduped], processes: int, batch: int) -> float:
+    pool = NlpPool(processes)
+    await pool.warm_up()
+    enricher = Enricher(pool)
+    messages = [Message(None, None, "bench", 0, n) for n in range(len(items))]
+    started = time.perf_counter()
+    for i in range(0, len(items), batch):
+        await enricher.enrich_batch(items[i : i + batch], messages[i : i + batch])
+    elapsed = time.perf_counter() - started
+    pool.close()
+    return len(items) / elapsed
+
+
+def run(articles: list[BenchArticle], batch: int = 64) -> dict[str, Any]:
+    """The NLP stage with one process and with one per core, over bare ``nlp.pipe``."""
+    clean = [clean_article(RawArticle.model_validate(a.raw())) for a in articles]
+    items = [Deduped(article=c, is_duplicate=False, kind="new") for c in clean]
+    texts = [f"{c.title}\n\n{c.body}" if c.title else c.body for c in clean]
+    baseline = bare_nlp_pipe(texts)
+    one = asyncio.run(_stage(items, 1, batch))
+    cores = os.cpu_count() or 1
+    every = asyncio.run(_stage(items, cores, batch)) if cores > 1 else one
+    return {
+        "articles": len(texts),
+        "bare_nlp_pipe_aps": baseline,
+        "stage_1_process_aps": one,
+        "stage_all_cores_aps": every,
+        "cores": cores,
+    }

@@ -1,0 +1,201 @@
+"""End to end: first produce to last document searchable, with real worker processes."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from benchmarks.corpus import BenchArticle
+from benchmarks.machine import peak_rss_mb, process_tree
+from newsflow.bootstrap import bootstrap_namespace
+from newsflow.clients import es_client, kafka_admin, kafka_producer
+from newsflow.localworker import LocalWorker
+from newsflow.names import Names
+from newsflow.offsets import lag
+from newsflow.settings import Settings, load_settings
+from schemas import codec
+from schemas.raw import RawArticle
+
+
+@contextmanager
+def namespace(base: Settings, log_dir: Path) -> Iterator[tuple[Settings, dict[str, str]]]:
+    """A fresh namespace for one measurement, deleted afterwards."""
+    ns = f"bench{uuid.uuid4().hex[:8]}"
+    settings = load_settings(namespace=ns, partitions=base.partitions)
+    bootstrap_namespace(settings)
+    env = {**os.environ, "NEWSFLOW_NAMESPACE": ns, "NEWSFLOW_LOG_FORMAT": "text"}
+    try:
+        yield settings, env
+    finally:
+        _drop(settings)
+
+
+def _drop(settings: Settings) -> None:
+    names = Names(settings.namespace)
+    es = es_client(settings)
+    try:
+        es.indices.delete(
+            index=f"{settings.namespace}-*", allow_no_indices=True, expand_wildcards="all"
+        )
+    except Exception:  # a failed clean-up must not hide the figures
+        pass
+    finally:
+        es.close()
+    admin = kafka_admin(settings)
+    try:
+        existing = [
+            t
+            for t in admin.list_topics()
+            if t.startswith(f"{settings.namespace}.") or t.startswith(names.app_id)
+        ]
+        if existing:
+            admin.delete_topics(existing)
+    except Exception:
+        pass
+    finally:
+        admin.close()
+
+
+def _produce(settings: Settings, articles: list[BenchArticle]) -> None:
+    producer = kafka_producer(settings)
+    topic = Names(settings.namespace).raw_topic
+    futures = [
+        producer.send(
+            topic, key=a.id.encode(), value=codec.dumps(RawArticle.model_validate(a.raw()))
+        )
+        for a in articles
+    ]
+    producer.flush()
+    for future in futures:
+        future.get(timeout=60)
+    producer.close()
+
+
+def _wait_done(settings: Settings, expected: int, timeout: float = 1200) -> None:
+    names = Names(settings.namespace)
+    es = es_client(settings)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            parts = lag(settings, names.app_id, [names.raw_topic, names.enriched_topic])
+            if (
+                sum(p.lag for p in parts) == 0
+                and sum(p.committed for p in parts if p.topic == names.raw_topic) >= expected
+            ):
+                es.indices.refresh(index=names.articles_index)
+                if es.count(index=names.articles_index)["count"] >= expected:
+                    return
+            time.sleep(0.25)
+    finally:
+        es.close()
+    raise TimeoutError(f"pipeline did not finish {expected} articles in {timeout:.0f}s")
+
+
+def throughput(
+    base: Settings,
+    articles: list[BenchArticle],
+    log_dir: Path,
+    workers: int = 1,
+    concurrency: int | None = None,
+) -> dict[str, Any]:
+    """Articles/s from first produce to last searchable, and peak memory per worker."""
+    with namespace(base, log_dir) as (settings, env):
+        procs = [
+            LocalWorker(env, log_dir / f"{settings.namespace}-{n}.log", concurrency).start()
+            for n in range(workers)
+        ]
+        try:
+            started = time.perf_counter()
+            _produce(settings, articles)
+            _wait_done(settings, len(articles))
+            elapsed = time.perf_counter() - started
+            rss = [
+                {
+                    "worker_mb": peak_rss_mb(p.proc.pid),
+                    "nlp_mb": [peak_rss_mb(c) for c in process_tree(p.proc.pid)[1:]],
+                }
+                for p in procs
+                if p.proc
+            ]
+        finally:
+            for p in procs:
+                p.stop()
+    return {
+        "articles": len(articles),
+        "seconds": elapsed,
+        "aps": len(articles) / elapsed,
+        "rss": rss,
+    }
+
+
+def latency(
+    base: Settings,
+    articles: list[BenchArticle],
+    log_dir: Path,
+    rate: float = 5.0,
+    seconds: float = 60.0,
+) -> dict[str, Any]:
+    """Produce → searchable at a steady ``rate``: p50 and p99 in seconds."""
+    with namespace(base, log_dir) as (settings, env):
+        worker = LocalWorker(env, log_dir / f"{settings.namespace}-latency.log").start()
+        names = Names(settings.namespace)
+        sent: dict[str, float] = {}
+        seen: dict[str, float] = {}
+        stop = threading.Event()
+
+        def watch() -> None:
+            es = es_client(settings)
+            try:
+                while not stop.is_set() or len(seen) < len(sent):
+                    pending = [i for i in sent if i not in seen]
+                    if pending:
+                        hits = es.search(
+                            index=names.articles_index,
+                            query={"ids": {"values": pending}},
+                            size=len(pending),
+                            source=False,
+                        )
+                        now = time.perf_counter()
+                        for hit in hits["hits"]["hits"]:
+                            seen.setdefault(hit["_id"], now)
+                    time.sleep(0.05)
+                    if stop.is_set() and time.perf_counter() - stopped_at[0] > 60:
+                        return
+            finally:
+                es.close()
+
+        stopped_at = [0.0]
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        producer = kafka_producer(settings, linger_ms=0)
+        try:
+            count = int(rate * seconds)
+            start = time.perf_counter()
+            for n, article in enumerate(articles[:count]):
+                due = start + n / rate
+                time.sleep(max(0.0, due - time.perf_counter()))
+                value = codec.dumps(RawArticle.model_validate(article.raw()))
+                sent[article.id] = time.perf_counter()
+                producer.send(names.raw_topic, key=article.id.encode(), value=value).get(timeout=30)
+            stopped_at[0] = time.perf_counter()
+            stop.set()
+            watcher.join(timeout=90)
+        finally:
+            producer.close()
+            worker.stop()
+    delays = sorted(seen[i] - sent[i] for i in seen)
+    q = statistics.quantiles(delays, n=100) if len(delays) >= 2 else delays * 99
+    return {
+        "sent": len(sent),
+        "seen": len(seen),
+        "p50_s": q[49],
+        "p99_s": q[98],
+        "max_s": delays[-1] if delays else None,
+    }

@@ -1,0 +1,101 @@
+"""A ``newsflow worker`` as a child process: for the demo, benchmarks and tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from newsflow.errors import PipelineError
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalWorker:
+    """One worker process (and its spaCy processes) in its own process group."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        log_path: Path,
+        concurrency: int | None = None,
+        port: int | None = None,
+    ) -> None:
+        self.env = dict(env)
+        self.log_path = log_path
+        self.concurrency = concurrency
+        self.port = port or free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL of the worker's web server."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 180) -> LocalWorker:
+        """Start the worker and wait until ``/healthz`` says it is ready."""
+        args = [sys.executable, "-m", "newsflow", "worker", "--web-port", str(self.port)]
+        if self.concurrency:
+            args += ["--concurrency", str(self.concurrency)]
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            args, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self._close_log()
+                tail = self.log_path.read_text(errors="replace")[-3000:]
+                raise PipelineError(f"worker exited with {self.proc.returncode}:\n{tail}")
+            if self.healthy():
+                return self
+            time.sleep(0.5)
+        self.kill()
+        raise PipelineError(f"worker not healthy after {timeout:.0f}s; see {self.log_path}")
+
+    def healthy(self) -> bool:
+        """Whether ``/healthz`` answers 200."""
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (a crash, not a shutdown)."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+        self._close_log()
+
+    def stop(self, timeout: float = 60) -> None:
+        """SIGINT, as Ctrl-C would; SIGKILL if it has not stopped in ``timeout`` seconds."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._close_log()
+
+    def metrics(self) -> str:
+        """The worker's Prometheus metrics page."""
+        return httpx.get(f"{self.url}/metrics", timeout=5).text
+
+    def _close_log(self) -> None:
+        if self._log is not None and not self._log.closed:
+            self._log.close()

@@ -1,0 +1,90 @@
+"""Stage ``nlp``, the CPU-bound part: language, NER, canonical entities and topics.
+
+:func:`analyze` runs inside the spaCy worker processes (see :mod:`processors.nlp`), so the
+worker's event loop does none of this work; it gets back small, picklable results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from newsflow import __version__
+from processors.entities import AliasTable, EntityFacets, canonical_entities, load_aliases
+from processors.language import detect_language
+from processors.topics import Taxonomy, TopicScore, load_taxonomy, tag_topics
+
+# The NER model reads English; other languages are indexed without entities or topics.
+NER_LANGUAGES = frozenset({"en"})
+NO_FACETS = EntityFacets(persons=[], organizations=[], locations=[], entities=[])
+
+
+@dataclass(frozen=True)
+class Text:
+    """What the analysis reads of an article."""
+
+    title: str | None
+    body: str
+    language: str | None = None  # given by the producer, else detected
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the analysis found in one article."""
+
+    language: str
+    facets: EntityFacets
+    topics: list[TopicScore]
+    tags: list[str]
+
+
+@dataclass(frozen=True)
+class Analyzer:
+    """A loaded spaCy pipeline with the alias table and the topic taxonomy."""
+
+    nlp: Any
+    aliases: AliasTable
+    taxonomy: Taxonomy
+    max_chars: int = 200_000
+
+    @property
+    def versions(self) -> dict[str, str]:
+        """What enriched a document, so a later reprocess can redo what an upgrade changed."""
+        meta = self.nlp.meta
+        return {
+            "pipeline": __version__,
+            "model": f"{meta.get('lang', 'xx')}_{meta.get('name', '?')}-{meta.get('version', '?')}",
+            "aliases": self.aliases.version,
+            "taxonomy": self.taxonomy.version,
+        }
+
+    def analyze(self, texts: Sequence[Text], batch_size: int = 32) -> list[Analysis]:
+        """One analysis per text, in order; NER only for English texts."""
+        languages = [t.language or detect_language(t.body) or "en" for t in texts]
+        english = [n for n, lang in enumerate(languages) if lang in NER_LANGUAGES]
+        docs = self.nlp.pipe(
+            (ner_text(texts[n])[: self.max_chars] for n in english), batch_size=batch_size
+        )
+        facets: dict[int, EntityFacets] = {
+            n: canonical_entities([(e.text, e.label_) for e in doc.ents], self.aliases)
+            for n, doc in zip(english, docs, strict=True)
+        }
+        results = []
+        for n, (text, language) in enumerate(zip(texts, languages, strict=True)):
+            found = facets.get(n, NO_FACETS)
+            topics, tags = (
+                tag_topics(text.title, text.body, found, self.taxonomy) if n in facets else ([], [])
+            )
+            results.append(Analysis(language, found, topics, tags))
+        return results
+
+
+def ner_text(text: Text) -> str:
+    """The text NER reads: the headline (if any) as its own paragraph, then the body."""
+    return f"{text.title}\n\n{text.body}" if text.title else text.body
+
+
+def load_analyzer(model_loader: Any, max_chars: int = 200_000) -> Analyzer:
+    """The analyzer with the default alias table and taxonomy from ``deploy/``."""
+    return Analyzer(model_loader(), load_aliases(), load_taxonomy(), max_chars)
