@@ -15,11 +15,13 @@ from typing import Any
 
 from newsflow.errors import InvalidArticle
 from processors import minhash
-from processors.analysis import Text
+from processors.analysis import Analysis, Text
 from processors.decode import decode
 from processors.dedup import signature
 from processors.enrich import enrich
+from processors.entities import EntityFacets
 from processors.nlp import NlpPool
+from processors.topics import TopicScore
 from schemas.article import Article, Entity
 from schemas.work import Deduped, Prepared
 
@@ -66,28 +68,23 @@ def prepare(message: Message, max_bytes: int) -> Prepared | Rejected:
 
 def copy_enrichment(item: Deduped, original: dict[str, Any], now: datetime) -> Article:
     """A duplicate's document: its own text, the first-seen copy's entities, topics, story."""
-    article = item.article
-    return Article(
-        id=article.id,
-        url=article.url,
-        source=article.source,
-        title=article.title,
-        body=article.body,
-        published_at=article.published_at,
-        ingested_at=now,
-        language=original.get("language"),
+    facets = EntityFacets(
         persons=original.get("persons", []),
         organizations=original.get("organizations", []),
         locations=original.get("locations", []),
         entities=[Entity.model_validate(e) for e in original.get("entities", [])],
-        topics=original.get("topics", []),
-        tags=original.get("tags", []),
-        is_duplicate=True,
-        duplicate_of=item.duplicate_of,
-        story_id=original.get("story_id"),
-        content_hash=article.content_hash,
-        meta=article.meta,
-        enriched_by=original.get("enriched_by", {}),
+    )
+    topics = [TopicScore(slug, 0.0) for slug in original.get("topics", [])]
+    analysis = Analysis(original.get("language") or "en", facets, topics, original.get("tags", []))
+    article = enrich(
+        item.article, analysis, ingested_at=now, enriched_by=original.get("enriched_by", {})
+    )
+    return article.model_copy(
+        update={
+            "is_duplicate": True,
+            "duplicate_of": item.duplicate_of,
+            "story_id": original.get("story_id"),
+        }
     )
 
 
