@@ -67,6 +67,8 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
         web_port=settings.web_port,
         web_bind=settings.web_host,
         web_host=settings.web_host,
+        # Faust keeps table data and its pid lock under datadir: not in the working directory.
+        datadir=str(settings.home / "faust" / settings.namespace),
     )
     partitions = names.topic_partitions(settings.partitions)
     topics = {
