@@ -16,7 +16,7 @@ per article id).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -53,6 +53,8 @@ def _credentials(settings: Settings) -> Any:
 def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
     """The worker's Faust app for ``settings.namespace`` and its runtime."""
     names = Names(settings.namespace)
+    datadir = settings.home / "faust" / settings.namespace
+    datadir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         names.app_id,
         broker=[f"kafka://{h.strip()}" for h in settings.kafka_bootstrap.split(",")],
@@ -68,7 +70,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
         web_bind=settings.web_host,
         web_host=settings.web_host,
         # Faust keeps table data and its pid lock under datadir: not in the working directory.
-        datadir=str(settings.home / "faust" / settings.namespace),
+        datadir=str(datadir),
     )
     partitions = names.topic_partitions(settings.partitions)
     topics = {
@@ -82,7 +84,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
     runtime = Runtime(settings, names, send)
     # The decision stages' state: JSON values in changelog-backed tables, so a crash loses
     # nothing. One partition each (use_partitioner: the key needs no current event).
-    schema = faust.Schema(key_serializer="json", value_serializer="json")
+    schema: Any = faust.Schema(key_serializer="json", value_serializer="json")
     dedup_state = app.Table("dedup", partitions=1, use_partitioner=True, schema=schema)
     story_state = app.Table("stories", partitions=1, use_partitioner=True, schema=schema)
     batch, within = settings.batch_size, settings.batch_within
@@ -119,13 +121,14 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
     agent(names.enriched_topic, "sink", 4 * batch, within)(runtime.handle_enriched)
     agent(names.deadletter_topic, "deadletters", batch, within)(runtime.handle_dead_letters)
 
-    @app.task
     async def warm_up() -> None:
         await runtime.start()
 
-    @app.on_before_shutdown.connect
-    async def close(app: faust.App, **kwargs: Any) -> None:
+    async def close(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
         await runtime.stop()
+
+    app.task(warm_up)
+    app.on_before_shutdown.connect(cast(Any, close))
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:

@@ -15,5 +15,5 @@ class Backoff:
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait before retry number ``attempt`` (0-based)."""
-        ceiling = min(self.cap, self.base * (2 ** min(attempt, 30)))
+        ceiling: float = min(self.cap, self.base * 2.0 ** min(attempt, 30))
         return ceiling * (0.5 + random.random() / 2)
