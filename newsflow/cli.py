@@ -22,6 +22,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "status": ("newsflow.status", "status", "Topic offsets and lag, dead letters, index counts."),
     "demo": ("newsflow.demo", "demo", "Stack, worker, sample corpus, summary."),
     "bootstrap": ("newsflow.bootstrap", "bootstrap", "Create topics and index templates."),
+    "reprocess": ("newsflow.reprocess", "reprocess", "Enrich again what an upgrade changed."),
     "feeds": ("producers.feeds_cli", "feeds", "Poll RSS/Atom feeds, publish new items."),
     "ingest-server": ("producers.feeds_cli", "ingest_server", "HTTP endpoint: POST /articles."),
 }
