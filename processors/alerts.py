@@ -1,0 +1,528 @@
+"""Stage ``alerts``, pure part: subscriptions, query safety, search bodies, alerts, throttling.
+
+Matching runs on Elasticsearch's own query engine (no percolator in the distribution we can
+run here; see ``docs/ALERTS.md``): after each bulk write the adapter
+(:mod:`processors.alerting`) sends one ``_msearch`` whose searches are restricted to the ids
+just indexed. Each search holds a chunk of subscriptions as *named* clauses, so a hit's
+``matched_queries`` says which subscriptions it matched; a second, small ``_msearch`` fetches
+highlights for the matched pairs only. Nothing here does I/O.
+
+A QUERY is Lucene query-string syntax over ``title`` and ``body``; whitespace means AND and
+terms may be spread over both fields (``type: cross_fields``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from newsflow.errors import ConfigError
+from schemas.alert import Alert
+from schemas.article import TopicSlug
+
+# --- subscriptions ------------------------------------------------------------------------------
+
+# ':' separates the parts of an alert id, so it may not appear in a subscription id.
+SUBSCRIPTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_DURATION = re.compile(r"(\d+)\s*([smhd]?)")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class Throttle(BaseModel):
+    """At most ``max`` webhook notifications per ``window_seconds``; the rest make a digest."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max: int = Field(ge=1, le=10_000)
+    window_seconds: int = Field(ge=1, le=7 * 86400)
+
+
+DEFAULT_THROTTLE = Throttle(max=10, window_seconds=600)
+
+
+class Subscription(BaseModel):
+    """A keyword alert subscription: a document of ``<ns>-subscriptions`` (``_id`` = ``id``).
+
+    Filters: each list matches any of its values; the lists and the query must all match.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    query: str = Field(min_length=1)
+    topics: list[TopicSlug] = Field(default_factory=list)
+    entities: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+    webhook: str | None = None
+    created_at: datetime
+    backfill: bool = False
+    per_story: bool = False
+    throttle: Throttle | None = DEFAULT_THROTTLE
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_safe(cls, value: str) -> str:
+        if not SUBSCRIPTION_ID.fullmatch(value):
+            raise ValueError("letters, digits, '.', '_' and '-' only (at most 100), no ':'")
+        return value
+
+    @field_validator("webhook")
+    @classmethod
+    def _webhook_is_http(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in {"http", "https"} or not parts.hostname:
+                raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("created_at")
+    @classmethod
+    def _millisecond_utc(cls, value: datetime) -> datetime:
+        # Elasticsearch dates keep milliseconds: store what the range filter will compare.
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def parse_throttle(text: str) -> Throttle | None:
+    """``"10/10m"`` (N per duration, units s m h d) as a :class:`Throttle`; ``"none"`` is None."""
+    if text.strip().lower() in {"none", "off", "0"}:
+        return None
+    count, _, period = text.partition("/")
+    duration = _DURATION.fullmatch(period.strip())
+    if not count.strip().isdigit() or duration is None:
+        raise ConfigError(f"throttle {text!r}: expected N/DURATION such as 10/10m, or none")
+    seconds = int(duration.group(1)) * _UNITS[duration.group(2)]
+    try:
+        return Throttle(max=int(count), window_seconds=seconds)
+    except ValidationError as exc:
+        raise ConfigError(f"throttle {text!r}: out of range ({exc.errors()[0]['msg']})") from None
+
+
+def mask_url(url: str | None) -> str:
+    """A webhook URL without its path (Slack webhook paths are secrets): for logs and lists."""
+    if not url:
+        return "-"
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/…" if parts.path.strip("/") else url
+
+
+# --- query safety -------------------------------------------------------------------------------
+
+SEARCH_FIELDS = ("title", "body")
+MAX_QUERY_CHARS = 1000
+MAX_CLAUSES = 64
+MAX_FUZZY_EDITS = 2
+MAX_PHRASE_SLOP = 50
+MIN_WILDCARD_PREFIX = 3
+# Lucene's classic query parser: these end a term unless escaped with '\'.
+_TERM_END = set(' \t\r\n\u3000()[]{}"^~:!/')
+_OPERATORS = {"AND", "OR", "NOT", "&&", "||"}
+
+
+@dataclass(frozen=True)
+class QueryInfo:
+    """What :func:`check_query` learned: the number of term and phrase clauses."""
+
+    clauses: int
+
+
+def check_query(query: str) -> QueryInfo:
+    """Refuse a query that is abusive (``ConfigError`` with a one-line reason), else describe it.
+
+    Refused: more than ``MAX_QUERY_CHARS`` characters or ``MAX_CLAUSES`` terms and phrases,
+    regular expressions ``/.../``, ranges ``[a TO b]``, leading or short-prefix wildcards,
+    fuzzy terms over ``MAX_FUZZY_EDITS`` edits, phrase slop over ``MAX_PHRASE_SLOP``, fields
+    other than ``title`` and ``body``. Whether the query parses is Elasticsearch's call
+    (``indices.validate_query``); this only guards cost. Scripts cannot be written in
+    query-string syntax, and the request body around the string is always built here.
+    """
+    if not query.strip():
+        raise ConfigError("the query is empty")
+    if len(query) > MAX_QUERY_CHARS:
+        raise ConfigError(f"the query is longer than {MAX_QUERY_CHARS} characters")
+    clauses = 0
+    pos = 0
+    while pos < len(query):
+        char = query[pos]
+        if char.isspace() or char in "()+-!":
+            pos += 1
+        elif char == '"':
+            pos = _check_phrase(query, pos)
+            clauses += 1
+        elif char == "/":
+            raise ConfigError("regular expressions (/.../) are not allowed; escape '/' as '\\/'")
+        elif char in "[{":
+            raise ConfigError("ranges ([a TO b]) are not allowed in alert queries")
+        elif char == "^":
+            pos = _skip_boost(query, pos)  # a group's boost: (a b)^2
+        elif char in "]}~:":
+            raise ConfigError(f"unexpected {char!r} at character {pos + 1}")
+        else:
+            text, pos = _read_term(query, pos)
+            if text in _OPERATORS:
+                continue
+            if pos < len(query) and query[pos] == ":":
+                _check_field(text)
+                pos += 1
+                continue
+            pos = _check_term(query, text, pos)
+            clauses += 1
+    if clauses > MAX_CLAUSES:
+        raise ConfigError(f"the query has {clauses} terms and phrases; at most {MAX_CLAUSES}")
+    return QueryInfo(clauses=clauses)
+
+
+def _read_term(query: str, pos: int) -> tuple[str, int]:
+    """The raw text of the term at ``pos`` (escapes kept) and the position after it."""
+    start = pos
+    while pos < len(query) and query[pos] not in _TERM_END:
+        pos += 2 if query[pos] == "\\" else 1
+    return query[start:pos], min(pos, len(query))
+
+
+def _check_field(name: str) -> None:
+    if name not in SEARCH_FIELDS:
+        raise ConfigError(f"field {name!r} is not searchable; use title: or body:")
+
+
+def _check_phrase(query: str, pos: int) -> int:
+    end = pos + 1
+    while end < len(query) and query[end] != '"':
+        end += 2 if query[end] == "\\" else 1
+    if end >= len(query):
+        raise ConfigError(f"unterminated quote at character {pos + 1}")
+    pos = end + 1
+    if pos < len(query) and query[pos] == "~":
+        slop, pos = _read_number(query, pos + 1)
+        if slop is not None and slop > MAX_PHRASE_SLOP:
+            raise ConfigError(f"phrase slop ~{slop:g} is over {MAX_PHRASE_SLOP}")
+    return _skip_boost(query, pos)
+
+
+def _check_term(query: str, term: str, pos: int) -> int:
+    plain = re.sub(r"\\.", "a", term)  # escaped characters are literal letters here
+    wildcard = min((plain.find(c) for c in "*?" if c in plain), default=-1)
+    if term == "*":
+        pass  # every article (that passes the subscription's filters)
+    elif wildcard == 0:
+        raise ConfigError(f"leading wildcard in {term!r} is not allowed")
+    elif 0 < wildcard < MIN_WILDCARD_PREFIX:
+        raise ConfigError(
+            f"wildcard term {term!r} needs at least {MIN_WILDCARD_PREFIX} characters before * or ?"
+        )
+    if pos < len(query) and query[pos] == "~":
+        edits, pos = _read_number(query, pos + 1)
+        if edits is not None and (edits > MAX_FUZZY_EDITS or edits != int(edits)):
+            raise ConfigError(f"fuzzy {term}~{edits:g}: at most {MAX_FUZZY_EDITS} edits")
+        if len(plain) < MIN_WILDCARD_PREFIX:
+            raise ConfigError(f"fuzzy term {term!r} is too short")
+    return _skip_boost(query, pos)
+
+
+def _read_number(query: str, pos: int) -> tuple[float | None, int]:
+    match = re.compile(r"\d+(\.\d+)?").match(query, pos)
+    return (float(match.group(0)), match.end()) if match else (None, pos)
+
+
+def _skip_boost(query: str, pos: int) -> int:
+    if pos < len(query) and query[pos] == "^":
+        _, pos = _read_number(query, pos + 1)
+    return pos
+
+
+# --- search bodies ------------------------------------------------------------------------------
+
+# Enough of an article to build its alert (and order a story's articles).
+ALERT_SOURCE = ["id", "title", "url", "source", "published_at", "ingested_at", "story_id"]
+HIGHLIGHT = {
+    "fields": {
+        "title": {"number_of_fragments": 0},
+        "body": {"fragment_size": 160, "number_of_fragments": 3},
+    }
+}
+# Elasticsearch counts every leaf clause of one search against indices.query.bool.max_clause_count
+# (4096 on a 512 MB heap); a chunk stays well under it.
+CHUNK_MAX_SUBSCRIPTIONS = 200
+CHUNK_MAX_WEIGHT = 1000
+
+
+def string_query(query: str) -> dict[str, Any]:
+    """The ``query_string`` clause of a subscription (the same in validation and matching)."""
+    return {
+        "query_string": {
+            "query": query,
+            "fields": list(SEARCH_FIELDS),
+            "default_operator": "AND",
+            "type": "cross_fields",
+            "allow_leading_wildcard": False,
+        }
+    }
+
+
+def es_time(value: datetime) -> str:
+    """A datetime as Elasticsearch stores it (UTC, milliseconds)."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def subscription_filters(sub: Subscription, *, since_created: bool = True) -> list[dict[str, Any]]:
+    """Filter clauses of ``sub``: topics, entities, sources, and articles ingested after it."""
+    filters: list[dict[str, Any]] = []
+    for field, values in (("topics", sub.topics), ("entities.name", sub.entities)):
+        if values:
+            filters.append({"terms": {field: list(values)}})
+    if sub.sources:
+        filters.append({"terms": {"source": list(sub.sources)}})
+    if since_created and not sub.backfill:
+        filters.append({"range": {"ingested_at": {"gte": es_time(sub.created_at)}}})
+    return filters
+
+
+def subscription_query(
+    sub: Subscription, ids: Sequence[str] | None = None, *, since_created: bool = True
+) -> dict[str, Any]:
+    """The whole query of ``sub``, optionally restricted to article ``ids``."""
+    filters = subscription_filters(sub, since_created=since_created)
+    if ids is not None:
+        filters.insert(0, {"ids": {"values": list(ids)}})
+    return {"bool": {"filter": filters, "must": [string_query(sub.query)]}}
+
+
+def weight(sub: Subscription) -> int:
+    """Rough leaf-clause count of ``sub`` in a search (each term is looked up in two fields)."""
+    return 2 * check_query(sub.query).clauses + 6
+
+
+def chunks(subs: Sequence[Subscription]) -> list[list[Subscription]]:
+    """Subscriptions in chunks of bounded size and clause weight, one search each."""
+    out: list[list[Subscription]] = []
+    current: list[Subscription] = []
+    load = 0
+    for sub in subs:
+        cost = weight(sub)
+        if current and (len(current) >= CHUNK_MAX_SUBSCRIPTIONS or load + cost > CHUNK_MAX_WEIGHT):
+            out.append(current)
+            current, load = [], 0
+        current.append(sub)
+        load += cost
+    if current:
+        out.append(current)
+    return out
+
+
+def match_search(subs: Sequence[Subscription], ids: Sequence[str]) -> dict[str, Any]:
+    """One search: which of ``ids`` match which of ``subs`` (named clauses, no scoring use)."""
+    should = [{"bool": {**subscription_query(sub)["bool"], "_name": sub.id}} for sub in subs]
+    return {
+        "size": len(ids),
+        "_source": ["story_id"],
+        "track_total_hits": False,
+        "query": {
+            "bool": {
+                "filter": [{"ids": {"values": list(ids)}}],
+                "should": should,
+                "minimum_should_match": 1,
+            }
+        },
+    }
+
+
+def detail_search(sub: Subscription, ids: Sequence[str]) -> dict[str, Any]:
+    """The matched articles of ``sub`` among ``ids`` with what an alert needs and highlights."""
+    return {
+        "size": len(ids),
+        "_source": ALERT_SOURCE,
+        "track_total_hits": False,
+        "query": subscription_query(sub, ids),
+        "highlight": HIGHLIGHT,
+    }
+
+
+def backfill_search(sub: Subscription, size: int, *, since_created: bool) -> dict[str, Any]:
+    """Every indexed non-duplicate article ``sub`` matches, oldest first (search_after pages)."""
+    query = subscription_query(sub, since_created=since_created)
+    query["bool"]["must_not"] = [{"term": {"is_duplicate": True}}]
+    return {
+        "size": size,
+        "_source": ALERT_SOURCE,
+        "query": query,
+        "highlight": HIGHLIGHT,
+        "sort": [{"ingested_at": "asc"}, {"id": "asc"}],
+    }
+
+
+def msearch_body(searches: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``_msearch`` lines for searches on the default index of the request."""
+    body: list[dict[str, Any]] = []
+    for search in searches:
+        body += [{}, search]
+    return body
+
+
+# --- which articles may match -------------------------------------------------------------------
+
+
+def may_match(sub: Subscription, article: Mapping[str, Any]) -> bool:
+    """Whether ``article`` (a document) passes ``sub``'s filters: the exact keyword rules of the
+    search, so a subscription none of a batch passes need not be searched at all."""
+    if sub.topics and not set(sub.topics) & set(article.get("topics") or ()):
+        return False
+    if sub.sources and article.get("source") not in sub.sources:
+        return False
+    if sub.entities:
+        names = {e.get("name") for e in article.get("entities") or ()}
+        if not names & set(sub.entities):
+            return False
+    if sub.backfill:
+        return True
+    ingested = article.get("ingested_at")
+    return ingested is None or es_time(_as_datetime(ingested)) >= es_time(sub.created_at)
+
+
+def _as_datetime(value: datetime | str) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+# --- responses to alerts ------------------------------------------------------------------------
+
+
+TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class SearchFailure:
+    """A search of an ``_msearch`` that failed: its status and Elasticsearch's reason."""
+
+    status: int
+    kind: str
+    reason: str
+
+    @property
+    def transient(self) -> bool:
+        """Overload or unavailability: the same search may succeed later."""
+        return self.status in TRANSIENT_STATUS or self.kind.endswith("rejected_execution_exception")
+
+
+def failure_of(response: Mapping[str, Any]) -> SearchFailure | None:
+    """The failure of one ``_msearch`` response item, or None if it succeeded."""
+    error = response.get("error")
+    if not error:
+        return None
+    root = (error.get("root_cause") or [error])[0] if isinstance(error, dict) else {}
+    reason = str(root.get("reason") or error)[:300]
+    return SearchFailure(int(response.get("status", 500)), str(root.get("type", "")), reason)
+
+
+def matched(response: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Subscription id -> ids of the articles it matched, from a :func:`match_search` response."""
+    out: dict[str, list[str]] = {}
+    for hit in response["hits"]["hits"]:
+        for name in hit.get("matched_queries") or ():
+            out.setdefault(name, []).append(hit["_id"])
+    return out
+
+
+def alert_id(sub: Subscription, article_id: str, story_id: str | None) -> str:
+    """``<sub>:<article>``, or ``<sub>:story:<story>`` for a per-story subscription."""
+    if sub.per_story and story_id:
+        return f"{sub.id}:story:{story_id}"
+    return f"{sub.id}:{article_id}"
+
+
+def alerts_from_hits(
+    sub: Subscription, hits: Iterable[Mapping[str, Any]], matched_at: datetime
+) -> dict[str, Alert]:
+    """Alert id -> alert for search hits of ``sub``; one per story for a per-story subscription
+    (its first-ingested article)."""
+    ordered = sorted(hits, key=lambda h: (h["_source"].get("ingested_at") or "", h["_id"]))
+    alerts: dict[str, Alert] = {}
+    for hit in ordered:
+        doc = hit["_source"]
+        key = alert_id(sub, hit["_id"], doc.get("story_id"))
+        if key in alerts:
+            continue
+        alerts[key] = Alert(
+            subscription_id=sub.id,
+            article_id=hit["_id"],
+            title=doc.get("title"),
+            url=doc.get("url"),
+            source=doc.get("source"),
+            published_at=doc.get("published_at"),
+            matched_at=matched_at,
+            highlights=hit.get("highlight") or {},
+        )
+    return alerts
+
+
+# --- delivery: statuses, throttling, texts ------------------------------------------------------
+
+DeliveryStatus = Literal[
+    "pending",  # stored; not yet acknowledged on <ns>.alerts
+    "published",  # on <ns>.alerts; no webhook, or the notifier has not seen it yet
+    "sent",  # POSTed to the webhook
+    "retrying",  # a POST failed; retried at next_attempt_at
+    "folded",  # over the throttle; goes out in a digest at next_attempt_at
+    "digested",  # went out in a digest
+    "failed",  # gave up after the last attempt
+]
+
+
+def delivery(status: DeliveryStatus, now: datetime, **fields: Any) -> dict[str, Any]:
+    """The ``delivery`` object of an alert document."""
+    values = {k: (es_time(v) if isinstance(v, datetime) else v) for k, v in fields.items()}
+    return {"status": status, "updated_at": es_time(now), **values}
+
+
+def window_start(now: float, throttle: Throttle) -> float:
+    """Start of the fixed throttle window holding ``now`` (aligned on the epoch)."""
+    return math.floor(now / throttle.window_seconds) * throttle.window_seconds
+
+
+def admit(sent: dict[str, tuple[float, int]], sub: Subscription, now: float) -> bool:
+    """Whether one more notification of ``sub`` may go out now; counts it in ``sent``
+    (subscription id -> (window start, notifications sent in it))."""
+    if sub.throttle is None:
+        return True
+    start = window_start(now, sub.throttle)
+    window, count = sent.get(sub.id, (start, 0))
+    if window != start:
+        count = 0
+    if count >= sub.throttle.max:
+        return False
+    sent[sub.id] = (start, count + 1)
+    return True
+
+
+def _slack(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _link(alert: Mapping[str, Any]) -> str:
+    title = _slack(alert.get("title") or alert.get("article_id") or "untitled")
+    return f"<{alert['url']}|{title}>" if alert.get("url") else title
+
+
+def alert_text(alert: Mapping[str, Any]) -> str:
+    """Slack-compatible text of one alert document: link, source and first highlight."""
+    source = f" ({_slack(alert['source'])})" if alert.get("source") else ""
+    lines = [f"[{alert['subscription_id']}] {_link(alert)}{source}"]
+    body = (alert.get("highlights") or {}).get("body") or []
+    if body:
+        fragment = _slack(body[0]).replace("&lt;em&gt;", "*").replace("&lt;/em&gt;", "*")
+        lines.append(f"> {fragment}")
+    return "\n".join(lines)
+
+
+def digest_text(subscription_id: str, alerts: Sequence[Mapping[str, Any]], shown: int = 10) -> str:
+    """Slack-compatible text of a digest: the alerts held back by the throttle."""
+    lines = [f"[{subscription_id}] {len(alerts)} more matching articles (throttled):"]
+    lines += [f"• {_link(a)}" for a in alerts[:shown]]
+    if len(alerts) > shown:
+        lines.append(f"… and {len(alerts) - shown} more")
+    return "\n".join(lines)

@@ -1,0 +1,411 @@
+"""Keyword alerts on the real stack: subscriptions, matching, idempotence, webhooks.
+
+The alert stage is fed as the sink feeds it: articles bulk-indexed into ``<ns>-articles``,
+then :meth:`AlertStage.on_indexed` with that batch. Subscriptions go through the real
+``newsflow`` command; webhooks hit a local HTTP server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from newsflow.clients import async_es_client, kafka_options, kafka_producer
+from newsflow.offsets import end_offsets
+from processors.alerting import AlertStage
+from processors.notify import Notifier, NotifyConfig
+from processors.retry import Backoff
+from producers.files import txt_article
+from schemas.article import Article
+from tests.support import SAMPLE, VENV_BIN, Namespace
+
+pytestmark = pytest.mark.stack
+
+# What the pipeline would add to the sample corpus (corpus/README.md): topics, stories, copies.
+TOPICS = {"004": ["weather"], "005": ["weather", "disaster"], "008": ["sport"], "009": ["sport"]}
+STORIES = {"001": "port", "002": "port", "003": "port", "026": "port", "004": "storm"}
+DUPLICATES = {"026": "001", "027": "013", "028": "020"}
+
+
+def corpus(ingested_at: datetime) -> list[Article]:
+    """The sample corpus as enriched articles, in file order."""
+    articles = []
+    for path in sorted(SAMPLE.glob("*.txt")):
+        n = path.name[:3]
+        fields = txt_article(path.read_text(encoding="utf-8"))
+        articles.append(
+            Article(
+                id=path.stem,
+                title=fields.get("title"),
+                body=fields["body"],
+                published_at=fields.get("published_at"),
+                source="sample",
+                ingested_at=ingested_at,
+                topics=TOPICS.get(n, []),
+                story_id=STORIES.get(n),
+                is_duplicate=n in DUPLICATES,
+                duplicate_of=next((p.stem for p in SAMPLE.glob(f"{DUPLICATES[n]}_*")), None)
+                if n in DUPLICATES
+                else None,
+            )
+        )
+    return articles
+
+
+def newsflow(ns: Namespace, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(VENV_BIN / "newsflow"), *args],
+        env=ns.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def subscribe(ns: Namespace, *args: str) -> str:
+    done = newsflow(ns, "subscribe", *args)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def alert_docs(ns: Namespace) -> dict[str, dict[str, Any]]:
+    ns.es.indices.refresh(index=ns.names.alerts_index)
+    hits = ns.es.search(index=ns.names.alerts_index, size=1000)["hits"]["hits"]
+    return {h["_id"]: h["_source"] for h in hits}
+
+
+def topic_records(ns: Namespace) -> list[tuple[str, bytes]]:
+    """Every record of ``<ns>.alerts``: (key, value)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    ends = end_offsets(ns.settings, [ns.names.alerts_topic])
+    parts = [TopicPartition(t, p) for (t, p) in ends]
+    consumer = KafkaConsumer(**kafka_options(ns.settings), enable_auto_commit=False)
+    records: list[tuple[str, bytes]] = []
+    try:
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        while any(consumer.position(p) < ends[(p.topic, p.partition)] for p in parts):
+            for batch in consumer.poll(timeout_ms=1000).values():
+                records += [(r.key.decode(), r.value) for r in batch]
+    finally:
+        consumer.close()
+    return records
+
+
+class Sink:
+    """What the sink does for the alert stage: bulk-index a batch, then call ``on_indexed``."""
+
+    def __init__(self, ns: Namespace) -> None:
+        self.ns = ns
+        self.es = async_es_client(ns.settings)
+        self.producer = kafka_producer(ns.settings)
+        self.stage = AlertStage(self.es, ns.names, ns.settings, self.send)
+
+    async def send(self, key: bytes, value: bytes) -> None:
+        future = self.producer.send(self.ns.names.alerts_topic, key=key, value=value)
+        await asyncio.to_thread(future.get, 30)
+
+    async def feed(self, articles: Sequence[Article], batch: int = 8) -> int:
+        fired = 0
+        for start in range(0, len(articles), batch):
+            part = articles[start : start + batch]
+            ops: list[dict[str, Any]] = []
+            for article in part:
+                ops += [{"index": {"_id": article.id}}, article.model_dump(mode="json")]
+            response = await self.es.bulk(index=self.ns.names.articles_index, operations=ops)
+            assert not response["errors"], response
+            fired += await self.stage.on_indexed(part)
+        return fired
+
+    async def close(self) -> None:
+        await self.es.close()
+        await asyncio.to_thread(self.producer.close)
+
+
+def run(ns: Namespace, scenario: Callable[[Sink], Any]) -> Any:
+    async def main() -> Any:
+        sink = Sink(ns)
+        try:
+            return await scenario(sink)
+        finally:
+            await sink.close()
+
+    return asyncio.run(main())
+
+
+# --- matching -----------------------------------------------------------------------------------
+
+EXPECTED = {
+    "storm:004_storm_greer_warning",
+    "storm:005_storm_greer_damage",
+    "quake:013_santa_olaya_earthquake",
+    "sport:008_continental_cup_final_report",
+    "sport:009_continental_cup_final_reaction",
+    "calvera:001_port_strike_calvera",
+    "calvera:002_port_strike_costs",
+    "calvera:003_port_strike_talks",
+    "calvera-story:story:port",
+}
+
+
+def test_the_corpus_fires_exactly_the_expected_alerts_once(namespace: Namespace) -> None:
+    ns = namespace
+    subscribe(ns, "storm", '"Storm Greer"')
+    subscribe(ns, "quake", "earthquake AND aftershocks")
+    subscribe(ns, "sport", "*", "--topic", "sport")
+    subscribe(ns, "calvera", "Calvera AND strike*")  # 003 says "strikers"
+    subscribe(ns, "calvera-story", "Calvera AND strike*", "--per-story")
+    subscribe(ns, "nothing", "zeppelin OR dirigible")
+    articles = corpus(datetime.now(UTC))
+
+    fired = run(ns, lambda sink: sink.feed(articles))
+
+    docs = alert_docs(ns)
+    assert set(docs) == EXPECTED
+    assert fired == len(EXPECTED)
+    keys = [key for key, _ in topic_records(ns)]
+    assert sorted(keys) == sorted(EXPECTED), "each alert exactly once on <ns>.alerts"
+    assert {d["delivery"]["status"] for d in docs.values()} == {"published"}
+    story = docs["calvera-story:story:port"]
+    assert story["article_id"] == "001_port_strike_calvera", "a story fires with its first article"
+    storm = docs["storm:004_storm_greer_warning"]
+    assert storm["title"] == "Red warning issued as Storm Greer bears down on west coast"
+    assert storm["highlights"]["title"] == [
+        "Red warning issued as <em>Storm Greer</em> bears down on west coast"
+    ]
+    assert storm["published_at"].startswith("2026-11-05")
+
+    # The same corpus again, re-ingested later: nothing more fires.
+    again = corpus(datetime.now(UTC))
+    assert run(ns, lambda sink: sink.feed(again)) == 0
+    assert set(alert_docs(ns)) == EXPECTED
+    assert len(topic_records(ns)) == len(EXPECTED)
+
+
+def test_a_duplicate_fires_nothing(namespace: Namespace) -> None:
+    subscribe(namespace, "quake", "earthquake AND aftershocks")
+    copy = next(a for a in corpus(datetime.now(UTC)) if a.id.startswith("027"))
+    assert copy.is_duplicate
+
+    async def scenario(sink: Sink) -> int:
+        await sink.feed([copy])
+        return await sink.stage.on_indexed([copy])
+
+    assert run(namespace, scenario) == 0
+    assert alert_docs(namespace) == {}
+
+
+def test_a_subscription_made_later_fires_only_for_new_articles(namespace: Namespace) -> None:
+    ns = namespace
+    old = corpus(datetime.now(UTC))
+    run(ns, lambda sink: sink.feed(old))
+    subscribe(ns, "late", '"Storm Greer"')
+    storm = {
+        "id": "storm-returns",
+        "title": "Storm Greer returns",
+        "ingested_at": datetime.now(UTC),
+    }
+    fresh = old[3].model_copy(update=storm)
+
+    async def scenario(sink: Sink) -> tuple[int, int]:
+        replayed = await sink.feed(old)
+        return replayed, await sink.feed([fresh])
+
+    assert run(ns, scenario) == (0, 1)
+    assert set(alert_docs(ns)) == {"late:storm-returns"}
+
+    # With --backfill, the existing articles fire at once, and only once.
+    out = subscribe(ns, "history", '"Storm Greer"', "--backfill")
+    assert "backfill: 3 alerts fired" in out
+    assert run(ns, lambda sink: sink.feed(old)) == 0
+    assert {k for k in alert_docs(ns) if k.startswith("history:")} == {
+        "history:004_storm_greer_warning",
+        "history:005_storm_greer_damage",
+        "history:storm-returns",
+    }
+
+
+def test_a_subscription_made_while_batches_flow_catches_up(namespace: Namespace) -> None:
+    """A batch indexed after the subscription but matched before a worker re-read the
+    subscriptions is caught up on when the worker sees the new subscription."""
+    ns = namespace
+    articles = corpus(datetime.now(UTC) + timedelta(seconds=5))
+
+    async def scenario(sink: Sink) -> int:
+        await sink.stage.subscriptions.get()  # the worker's view: no subscription yet
+        await asyncio.to_thread(subscribe, ns, "storm", '"Storm Greer"')
+        sink.stage.subscriptions.ttl = 3600.0
+        first = await sink.feed(articles[3:5])  # matched with the stale view
+        sink.stage.subscriptions.invalidate()
+        return first + await sink.feed(articles[10:11])
+
+    assert run(ns, scenario) == 2
+    assert set(alert_docs(ns)) == {"storm:004_storm_greer_warning", "storm:005_storm_greer_damage"}
+
+
+# --- refused subscriptions ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["bad", "strike AND ("], "does not parse: Cannot parse 'strike AND ('"),
+        (["bad", "*trike"], "leading wildcard"),
+        (["bad", "/str.*/"], "regular expressions"),
+        (["bad", "meta:secret"], "field 'meta' is not searchable"),
+        (["bad", "strike~4"], "at most 2 edits"),
+        (["bad", "x", "--topic", "gossip"], "topics.0: Input should be"),
+        (["bad:id", "x"], "no ':'"),
+    ],
+)
+def test_bad_subscriptions_are_refused_and_never_stored(
+    namespace: Namespace, args: list[str], message: str
+) -> None:
+    done = newsflow(namespace, "subscribe", *args)
+    assert done.returncode == 2
+    assert done.stderr.startswith("newsflow: error: ") and message in done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert namespace.count(namespace.names.subscriptions_index) == 0
+
+
+def test_a_file_of_subscriptions_is_applied_whole_or_not_at_all(
+    namespace: Namespace, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- {id: good, query: strike}\n- {id: broken, query: 'a AND ('}\n")
+    done = newsflow(namespace, "subscriptions", "--load", str(bad))
+    assert done.returncode == 2 and "subscription 'broken'" in done.stderr, done.stderr
+    assert "nothing stored" in done.stderr
+    assert namespace.count(namespace.names.subscriptions_index) == 0
+
+    good = Path(__file__).resolve().parents[2] / "deploy" / "subscriptions.example.yaml"
+    done = newsflow(namespace, "subscriptions", "--load", str(good))
+    assert done.returncode == 0, done.stderr
+    assert "4 created, 0 updated, 0 unchanged, 0 removed" in done.stdout
+    again = newsflow(namespace, "subscriptions", "--load", str(good))
+    assert "0 created, 0 updated, 4 unchanged" in again.stdout
+    listed = newsflow(namespace, "subscriptions", "--json")
+    assert sorted(json.loads(line)["id"] for line in listed.stdout.splitlines()) == [
+        "ecb-rates", "port-strikes", "quakes", "storms"
+    ]  # fmt: skip
+    gone = newsflow(namespace, "unsubscribe", "storms")
+    assert gone.returncode == 0
+    assert newsflow(namespace, "unsubscribe", "storms").returncode == 2
+
+
+# --- webhooks -----------------------------------------------------------------------------------
+
+
+class Webhook:
+    """A local HTTP server recording POSTs; ``statuses`` are answered in turn, then 200."""
+
+    def __init__(self, statuses: Sequence[int] = ()) -> None:
+        self.posts: list[dict[str, Any]] = []
+        self.statuses = list(statuses)
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", 0))
+                hook.posts.append(json.loads(self.rfile.read(length)))
+                status = hook.statuses.pop(0) if hook.statuses else 200
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"ok" if status == 200 else b"boom")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook/secret"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook()
+    yield hook
+    hook.close()
+
+
+def deliver(ns: Namespace, until: Callable[[], bool]) -> None:
+    """Run the notifier on ``<ns>.alerts``, then its sweep until ``until()`` holds."""
+    config = NotifyConfig(timeout_seconds=2.0, retry=Backoff(base=0.2, cap=0.5))
+
+    async def main() -> None:
+        http = httpx.AsyncClient()
+        notifier = Notifier(async_es_client(ns.settings), ns.names, http, config)
+        try:
+            await notifier.handle(topic_records(ns))
+            deadline = asyncio.get_running_loop().time() + 30
+            while not await asyncio.to_thread(until):
+                assert asyncio.get_running_loop().time() < deadline, alert_docs(ns)
+                await asyncio.sleep(0.3)
+                await notifier.sweep()
+        finally:
+            await notifier.close()
+
+    asyncio.run(main())
+
+
+def test_a_failing_webhook_is_retried_and_ingestion_goes_on(
+    namespace: Namespace, webhook: Webhook
+) -> None:
+    ns = namespace
+    webhook.statuses = [500]
+    subscribe(ns, "storm", '"Storm Greer"', "--webhook", webhook.url, "--throttle", "none")
+    articles = corpus(datetime.now(UTC))
+    assert run(ns, lambda sink: sink.feed(articles[3:4])) == 1
+
+    # The webhook answers 500: the alert waits for a retry; matching goes on regardless.
+    deliver(ns, until=lambda: bool(webhook.posts))
+    status = alert_docs(ns)["storm:004_storm_greer_warning"]["delivery"]
+    assert status["status"] == "retrying" and status["http_status"] == 500
+    assert status["next_attempt_at"] > status["updated_at"]
+    assert run(ns, lambda sink: sink.feed(articles[4:5])) == 1
+
+    def delivered() -> bool:
+        return all(d["delivery"]["status"] == "sent" for d in alert_docs(ns).values())
+
+    deliver(ns, until=delivered)
+    docs = alert_docs(ns)
+    assert docs["storm:004_storm_greer_warning"]["delivery"]["attempts"] == 2
+    assert docs["storm:005_storm_greer_damage"]["delivery"]["attempts"] == 1
+    ids = [p["alert_id"] for p in webhook.posts]
+    assert sorted(ids) == ["storm:004_storm_greer_warning"] * 2 + ["storm:005_storm_greer_damage"]
+    assert webhook.posts[0]["text"].startswith("[storm] Red warning issued as Storm Greer")
+
+
+def test_over_the_throttle_alerts_go_out_in_one_digest(
+    namespace: Namespace, webhook: Webhook
+) -> None:
+    ns = namespace
+    subscribe(ns, "calvera", "Calvera", "--webhook", webhook.url, "--throttle", "1/2s")
+    assert run(ns, lambda sink: sink.feed(corpus(datetime.now(UTC))[:3])) == 3
+
+    def settled() -> bool:
+        statuses = sorted(d["delivery"]["status"] for d in alert_docs(ns).values())
+        return statuses == ["digested", "digested", "sent"]
+
+    deliver(ns, until=settled)
+    assert len(webhook.posts) == 2
+    digest = webhook.posts[1]
+    assert digest["text"].startswith("[calvera] 2 more matching articles (throttled):")
+    assert len(digest["alert_ids"]) == 2

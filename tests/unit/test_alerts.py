@@ -1,0 +1,260 @@
+"""The pure part of stage ``alerts``: query safety, search bodies, alerts, throttling, texts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from newsflow.errors import ConfigError
+from processors import alerts
+from processors.alerts import (
+    Subscription,
+    Throttle,
+    admit,
+    alert_id,
+    alert_text,
+    alerts_from_hits,
+    check_query,
+    chunks,
+    digest_text,
+    failure_of,
+    mask_url,
+    match_search,
+    matched,
+    may_match,
+    parse_throttle,
+    subscription_filters,
+)
+
+T0 = datetime(2026, 11, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+def sub(**fields: Any) -> Subscription:
+    return Subscription.model_validate({"id": "s1", "query": "strike", "created_at": T0, **fields})
+
+
+# --- query safety -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "clauses"),
+    [
+        ("strike", 1),
+        ("strike AND (port OR dock*)", 3),
+        ('"walk out"~3 strike^2', 2),
+        ('title:strike body:"wage deal"', 2),
+        ("title:(strike OR walkout) -cancelled", 3),
+        ("strik~1 harbour~", 2),
+        ("*", 1),
+        ("e-mail café 1,000", 3),
+        ("a\\/b \\*star", 2),
+        ("(pay deal)^2 && union || !talks", 4),
+    ],
+)
+def test_reasonable_queries_pass_and_are_counted(query: str, clauses: int) -> None:
+    assert check_query(query).clauses == clauses
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("   ", "empty"),
+        ("x " * 501, "longer than 1000"),
+        ("*trike", "leading wildcard"),
+        ("?trike", "leading wildcard"),
+        ("st*", "at least 3 characters"),
+        ("/str.*/", "regular expressions"),
+        ("title:/x/", "regular expressions"),
+        ("body:[a TO c]", "ranges"),
+        ("{a TO c}", "ranges"),
+        ("meta:secret", "field 'meta'"),
+        ("_exists_:title", "field '_exists_'"),
+        ("title.raw:x", "field 'title.raw'"),
+        ("*:*", "field '*'"),
+        ("strike~5", "at most 2 edits"),
+        ("strike~1.5", "at most 2 edits"),
+        ("ab~", "too short"),
+        ('"port strike"~100', "slop"),
+        ('"port strike', "unterminated quote"),
+        (" ".join(f"w{n}" for n in range(65)), "65 terms"),
+    ],
+)
+def test_abusive_queries_are_refused_with_a_reason(query: str, reason: str) -> None:
+    with pytest.raises(ConfigError, match=reason.replace("*", r"\*").replace("?", r"\?")):
+        check_query(query)
+
+
+@given(st.text(max_size=200))
+def test_any_text_is_either_accepted_or_refused_cleanly(query: str) -> None:
+    try:
+        info = check_query(query)
+    except ConfigError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert 0 <= info.clauses <= alerts.MAX_CLAUSES
+
+
+# --- subscriptions ------------------------------------------------------------------------------
+
+
+def test_subscription_time_is_utc_milliseconds_and_ids_cannot_hold_colons() -> None:
+    local = datetime(2026, 11, 1, 13, 0, 0, 123999, tzinfo=UTC).astimezone(
+        datetime.now().astimezone().tzinfo
+    )
+    assert sub(created_at=local).created_at == datetime(2026, 11, 1, 13, 0, 0, 123000, tzinfo=UTC)
+    with pytest.raises(ValueError, match="no ':'"):
+        sub(id="a:b")
+    with pytest.raises(ValueError, match="http"):
+        sub(webhook="ftp://example.org/x")
+    assert sub(webhook="https://hooks.example.org/T/B/x").webhook
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("10/10m", Throttle(max=10, window_seconds=600)),
+        ("3/30", Throttle(max=3, window_seconds=30)),
+        ("1/1d", Throttle(max=1, window_seconds=86400)),
+        ("none", None),
+    ],
+)
+def test_throttle_parses(text: str, expected: Throttle | None) -> None:
+    assert parse_throttle(text) == expected
+
+
+@pytest.mark.parametrize("text", ["ten/1m", "5/1w", "5", "0/1m", "5/8d"])
+def test_bad_throttle_is_a_config_error(text: str) -> None:
+    with pytest.raises(ConfigError, match="throttle"):
+        parse_throttle(text)
+
+
+def test_webhook_paths_are_masked() -> None:
+    assert mask_url("https://hooks.slack.com/services/T/B/secret") == "https://hooks.slack.com/…"
+    assert mask_url("http://127.0.0.1:9000") == "http://127.0.0.1:9000"
+    assert mask_url(None) == "-"
+
+
+# --- search bodies ------------------------------------------------------------------------------
+
+
+def test_filters_are_topics_entities_sources_and_time_unless_backfill() -> None:
+    s = sub(topics=["labour"], entities=["Calvera"], sources=["ledger"])
+    assert subscription_filters(s) == [
+        {"terms": {"topics": ["labour"]}},
+        {"terms": {"entities.name": ["Calvera"]}},
+        {"terms": {"source": ["ledger"]}},
+        {"range": {"ingested_at": {"gte": "2026-11-01T12:00:00.123Z"}}},
+    ]
+    assert subscription_filters(sub(backfill=True)) == []
+    assert subscription_filters(sub(), since_created=False) == []
+
+
+def test_a_match_search_names_each_subscription_within_the_batch_ids() -> None:
+    body = match_search([sub(id="a"), sub(id="b", query="port")], ["x", "y"])
+    assert body["size"] == 2
+    query = body["query"]["bool"]
+    assert query["filter"] == [{"ids": {"values": ["x", "y"]}}]
+    assert [c["bool"]["_name"] for c in query["should"]] == ["a", "b"]
+    qs = query["should"][1]["bool"]["must"][0]["query_string"]
+    assert qs["query"] == "port" and qs["default_operator"] == "AND"
+    assert qs["fields"] == ["title", "body"] and qs["allow_leading_wildcard"] is False
+
+
+def test_chunks_keep_every_subscription_in_order_within_bounds() -> None:
+    subs = [sub(id=f"s{n}", query=" ".join(["w"] * (1 + n % 60))) for n in range(500)]
+    parts = chunks(subs)
+    assert [s.id for part in parts for s in part] == [s.id for s in subs]
+    for part in parts:
+        assert len(part) <= alerts.CHUNK_MAX_SUBSCRIPTIONS
+        assert len(part) == 1 or sum(alerts.weight(s) for s in part) <= alerts.CHUNK_MAX_WEIGHT
+
+
+def doc(**fields: Any) -> dict[str, Any]:
+    base = {"id": "a1", "topics": ["labour"], "source": "ledger", "entities": []}
+    return {**base, "ingested_at": (T0 + timedelta(seconds=1)).isoformat(), **fields}
+
+
+def test_may_match_applies_the_keyword_filters_and_the_creation_time() -> None:
+    assert may_match(sub(), doc())
+    assert not may_match(sub(topics=["sport"]), doc())
+    assert may_match(sub(topics=["sport", "labour"]), doc())
+    assert not may_match(sub(sources=["other"]), doc())
+    assert not may_match(sub(entities=["Calvera"]), doc())
+    calvera = [{"name": "Calvera", "label": "GPE", "count": 2}]
+    assert may_match(sub(entities=["Calvera"]), doc(entities=calvera))
+    before = (T0 - timedelta(seconds=1)).isoformat()
+    assert not may_match(sub(), doc(ingested_at=before))
+    assert may_match(sub(backfill=True), doc(ingested_at=before))
+    # Same millisecond as created_at: Elasticsearch's range keeps it, so must this.
+    assert may_match(sub(), doc(ingested_at=T0.replace(microsecond=123001).isoformat()))
+
+
+# --- responses to alerts ------------------------------------------------------------------------
+
+
+def test_matched_reads_named_queries_and_failures_are_classified() -> None:
+    response = {"hits": {"hits": [{"_id": "a1", "matched_queries": ["s1", "s2"]}, {"_id": "a2"}]}}
+    assert matched(response) == {"s1": ["a1"], "s2": ["a1"]}
+    assert failure_of(response) is None
+    busy = failure_of(
+        {"status": 429, "error": {"root_cause": [{"type": "es_rejected_execution_exception"}]}}
+    )
+    assert busy is not None and busy.transient
+    bad = failure_of({"status": 400, "error": {"type": "search_phase_execution_exception"}})
+    assert bad is not None and not bad.transient
+
+
+def test_alert_ids_are_per_article_or_per_story() -> None:
+    assert alert_id(sub(), "a1", "st1") == "s1:a1"
+    assert alert_id(sub(per_story=True), "a1", "st1") == "s1:story:st1"
+    assert alert_id(sub(per_story=True), "a1", None) == "s1:a1"
+
+
+def hit(article: str, ingested: str, story: str | None = None) -> dict[str, Any]:
+    source = {"id": article, "title": f"T {article}", "url": None, "source": "ledger"}
+    source |= {"ingested_at": ingested, "story_id": story, "published_at": "2026-10-26T00:00:00Z"}
+    return {"_id": article, "_source": source, "highlight": {"body": ["a <em>strike</em>"]}}
+
+
+def test_per_story_alerts_take_the_first_ingested_article_of_each_story() -> None:
+    hits = [hit("a2", "2026-11-02", "st"), hit("a1", "2026-11-01", "st"), hit("a3", "2026-11-03")]
+    fired = alerts_from_hits(sub(per_story=True), hits, T0)
+    assert {k: a.article_id for k, a in fired.items()} == {"s1:story:st": "a1", "s1:a3": "a3"}
+    plain = alerts_from_hits(sub(), hits, T0)
+    assert sorted(plain) == ["s1:a1", "s1:a2", "s1:a3"]
+    assert plain["s1:a1"].highlights == {"body": ["a <em>strike</em>"]}
+    assert plain["s1:a1"].matched_at == T0
+
+
+# --- throttling and texts -----------------------------------------------------------------------
+
+
+def test_admit_counts_per_fixed_window_and_resets() -> None:
+    s = sub(throttle={"max": 2, "window_seconds": 60})
+    sent: dict[str, tuple[float, int]] = {}
+    assert [admit(sent, s, t) for t in (600, 610, 620, 659)] == [True, True, False, False]
+    assert admit(sent, s, 660)  # next window
+    unlimited = sub(id="s2", throttle=None)
+    assert all(admit(sent, unlimited, 600) for _ in range(100))
+
+
+def test_texts_are_slack_compatible() -> None:
+    alert = {
+        "subscription_id": "s1",
+        "article_id": "a1",
+        "title": "Pay & <conditions>",
+        "url": "https://example.org/a1",
+        "source": "ledger",
+        "highlights": {"body": ["dockers <em>strike</em> over pay & <b>"]},
+    }
+    first, second = alert_text(alert).splitlines()
+    assert first == "[s1] <https://example.org/a1|Pay &amp; &lt;conditions&gt;> (ledger)"
+    assert second == "> dockers *strike* over pay &amp; &lt;b&gt;"
+    digest = digest_text("s1", [alert] * 12, shown=10)
+    assert digest.splitlines()[0] == "[s1] 12 more matching articles (throttled):"
+    assert digest.splitlines()[-1] == "… and 2 more"
+    assert alert_text({"subscription_id": "s1", "article_id": "a9"}) == "[s1] a9"
