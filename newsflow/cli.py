@@ -23,6 +23,13 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": ("newsflow.demo", "demo", "Stack, worker, sample corpus, summary."),
     "bootstrap": ("newsflow.bootstrap", "bootstrap", "Create topics and index templates."),
     "reprocess": ("newsflow.reprocess", "reprocess", "Enrich again what an upgrade changed."),
+    "subscribe": ("newsflow.subscriptions", "subscribe", "Alert on articles matching a query."),
+    "subscriptions": (
+        "newsflow.subscriptions",
+        "subscriptions",
+        "List alert subscriptions, or load them from YAML.",
+    ),
+    "unsubscribe": ("newsflow.subscriptions", "unsubscribe", "Remove an alert subscription."),
     "feeds": ("producers.feeds_cli", "feeds", "Poll RSS/Atom feeds, publish new items."),
     "ingest-server": ("producers.feeds_cli", "ingest_server", "HTTP endpoint: POST /articles."),
 }
