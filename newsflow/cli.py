@@ -30,6 +30,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "List alert subscriptions, or load them from YAML.",
     ),
     "unsubscribe": ("newsflow.subscriptions", "unsubscribe", "Remove an alert subscription."),
+    "ui": ("newsflow.ui.cli", "ui", "Live page of articles, facets and alerts (no Kibana needed)."),
     "feeds": ("producers.feeds_cli", "feeds", "Poll RSS/Atom feeds, publish new items."),
     "ingest-server": ("producers.feeds_cli", "ingest_server", "HTTP endpoint: POST /articles."),
 }

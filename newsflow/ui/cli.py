@@ -1,0 +1,72 @@
+"""``newsflow ui``: serve the live page of the namespace's articles and alerts."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from urllib.parse import urlsplit, urlunsplit
+
+import click
+
+from newsflow.settings import load_settings
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` is reachable only from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def public_url(url: str) -> str:
+    """``url`` without any user or password in it (for printing)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="Port."
+)
+def ui(host: str, port: int) -> None:
+    """Serve a live page of <ns>-articles and <ns>-alerts: newest first, search, facets.
+
+    For machines without Kibana. The page has no login: it listens on this machine only
+    unless --host says otherwise. Stop it with Ctrl-C.
+    """
+    from aiohttp import web
+
+    from newsflow.logs import configure
+    from newsflow.ui.app import create_app
+
+    settings = load_settings()
+    configure(settings)
+    if settings.log_level.upper() != "DEBUG":
+        # One line per search, every second per open page, is noise at INFO.
+        logging.getLogger("elastic_transport").setLevel(logging.WARNING)
+    if not is_loopback(host):
+        click.echo(
+            f"newsflow ui: warning: listening on {host}; the page has no login and shows "
+            f"everything in namespace {settings.namespace!r} to whoever reaches it",
+            err=True,
+        )
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(
+        f"newsflow ui: http://{shown}:{port}/  (namespace {settings.namespace}, "
+        f"Elasticsearch {public_url(settings.es_url)})"
+    )
+    web.run_app(
+        create_app(settings),
+        host=host,
+        port=port,
+        print=None,
+        access_log=None,
+        shutdown_timeout=5,
+        handle_signals=True,
+    )
