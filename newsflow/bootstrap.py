@@ -79,7 +79,8 @@ def ensure_templates(settings: Settings, names: Names) -> list[str]:
                 continue
             template = f"{names.namespace}-{name}"
             index = getattr(names, attr)
-            es.indices.put_index_template(name=template, **template_body(name, index))
+            body = template_body(name, index)
+            es.indices.put_index_template(name=template, **body)
             installed.append(template)
             # Create the index now, so counts and searches work before the first document.
             if not es.indices.exists(index=index):
@@ -88,9 +89,21 @@ def ensure_templates(settings: Settings, names: Names) -> list[str]:
                 except BadRequestError as exc:
                     if exc.error != "resource_already_exists_exception":
                         raise
+            else:
+                _add_new_fields(es, index, body["template"]["mappings"])
     finally:
         es.close()
     return installed
+
+
+def _add_new_fields(es: Any, index: str, mappings: dict[str, Any]) -> None:
+    """Map on an existing index the fields its template gained since (strict mappings
+    refuse documents with unmapped fields; adding a field never conflicts)."""
+    response = es.indices.get_mapping(index=index)
+    current = next(iter(response.values()))["mappings"].get("properties", {})
+    new = {k: v for k, v in mappings.get("properties", {}).items() if k not in current}
+    if new:
+        es.indices.put_mapping(index=index, properties=new)
 
 
 def bootstrap_namespace(settings: Settings) -> None:

@@ -22,6 +22,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "status": ("newsflow.status", "status", "Topic offsets and lag, dead letters, index counts."),
     "demo": ("newsflow.demo", "demo", "Stack, worker, sample corpus, summary."),
     "bootstrap": ("newsflow.bootstrap", "bootstrap", "Create topics and index templates."),
+    "deadletter": ("newsflow.deadletters", "deadletter", "List dead letters; requeue them."),
     "reprocess": ("newsflow.reprocess", "reprocess", "Enrich again what an upgrade changed."),
     "subscribe": ("newsflow.subscriptions", "subscribe", "Alert on articles matching a query."),
     "subscriptions": (

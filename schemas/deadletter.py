@@ -25,6 +25,9 @@ class DeadLetter(BaseModel):
     offset: int
     attempts: int = 1
     failed_at: datetime
+    requeued_at: datetime | None = Field(
+        None, description="When `newsflow deadletter requeue` sent the original bytes again."
+    )
 
     @staticmethod
     def encode_value(raw: bytes) -> tuple[str, Literal["utf-8", "base64"]]:
