@@ -11,6 +11,7 @@ whole topic is read again.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from importlib.metadata import version
 from typing import Any
@@ -83,7 +84,16 @@ def from_index(settings: Settings, everything: bool) -> int:
     return len(futures)
 
 
-def from_raw(settings: Settings) -> int:
+def _wait_until_empty(admin: Any, group: str, wait: float) -> None:
+    """A stopped worker stays a member until its session times out: give it that long."""
+    deadline = time.monotonic() + wait
+    while admin.describe_groups([group]).get(group, {}).get("members"):
+        if time.monotonic() > deadline:
+            raise ConfigError(f"stop the workers of {group} first: the group is active")
+        time.sleep(1.0)
+
+
+def from_raw(settings: Settings, wait: float = 0.0) -> int:
     """Rewind the workers' group to the start of ``<ns>.raw``; returns partitions rewound."""
     from kafka import TopicPartition
     from kafka.admin import OffsetSpec
@@ -94,12 +104,11 @@ def from_raw(settings: Settings) -> int:
     names = Names(settings.namespace)
     admin = kafka_admin(settings)
     try:
-        groups = admin.describe_groups([names.app_id])
-        if any(getattr(g, "members", None) for g in groups):
-            raise ConfigError(f"stop the workers of {names.app_id} first: the group is active")
+        _wait_until_empty(admin, names.app_id, wait)
         partitions = admin.describe_topics([names.raw_topic])[0]["partitions"]
         specs = {
-            TopicPartition(names.raw_topic, p["partition"]): OffsetSpec.EARLIEST for p in partitions
+            TopicPartition(names.raw_topic, p["partition_index"]): OffsetSpec.EARLIEST
+            for p in partitions
         }
         admin.reset_group_offsets(names.app_id, specs)
     finally:
@@ -117,11 +126,19 @@ def from_raw(settings: Settings) -> int:
     help="index: re-send stale documents; raw: rewind the workers to the start of <ns>.raw.",
 )
 @click.option("--all", "everything", is_flag=True, help="With --from index: every document.")
-def reprocess(source: str, everything: bool) -> None:
+@click.option(
+    "--wait",
+    type=click.FloatRange(0, 600),
+    default=0,
+    show_default=True,
+    help="With --from raw: seconds to wait for stopped workers to leave the group.",
+)
+def reprocess(source: str, everything: bool, wait: float) -> None:
     """Enrich again what an upgrade changed (model, alias table, taxonomy, pipeline)."""
     settings = load_settings()
     if source == "raw":
-        click.echo(f"rewound {from_raw(settings)} partitions; start the workers to reprocess")
+        rewound = from_raw(settings, wait)
+        click.echo(f"rewound {rewound} partitions; start the workers to reprocess")
         return
     sent = from_index(settings, everything)
     click.echo(f"sent {sent} documents back through the pipeline")

@@ -8,7 +8,7 @@ import pytest
 
 from tests.support import VENV_BIN
 
-COMMANDS = ["stack", "worker", "replay", "status", "demo", "bootstrap"]
+COMMANDS = ["stack", "worker", "replay", "status", "demo", "bootstrap", "reprocess"]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
