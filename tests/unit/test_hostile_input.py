@@ -33,8 +33,8 @@ from schemas import codec
 from schemas.deadletter import DeadLetter
 from schemas.work import Prepared
 
-# What a reader would call markup: a tag, a comment, a doctype or CDATA section.
-TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]*>|<!--|<!\[CDATA\[|<![a-zA-Z]")
+# Markup: a complete tag, comment, doctype, CDATA section or processing instruction.
+TAG = re.compile(r"<[a-zA-Z!/?][^<>]*>")
 # Newlines separate paragraphs; every other C0/C1 control character must be gone.
 ALLOWED_CONTROL = {"\n"}
 
@@ -57,6 +57,8 @@ FRAGMENTS = [
     "<!-- comment -->",
     "<![CDATA[ data ]]>",
     "<!DOCTYPE html>",
+    "<?xml version='1.0'?>",
+    "<?php echo 1; ?>",
     "&lt;script&gt;alert(1)&lt;/script&gt;",
     "&lt;p&gt;escaped&lt;/p&gt;",
     "&amp;lt;b&amp;gt;",
@@ -67,6 +69,8 @@ FRAGMENTS = [
     "&#xD800;",
     "&#128512;",
     "&bogus;",
+    "&hellip\u037e",
+    "&lt",
     "<",
     ">",
     "&",
@@ -429,11 +433,25 @@ def test_a_50_mb_message_is_rejected_as_oversize_without_parsing_it() -> None:
     assert str(MAX_MESSAGE_BYTES) in outcome.error.reason
 
 
-def test_a_50_mb_corpus_file_is_read_without_error_or_blowup(tmp_path: Path) -> None:
+def test_a_50_mb_corpus_line_is_read_without_error_or_blowup(tmp_path: Path) -> None:
     paragraph = "The council of Ravenholt approved a new bridge on Monday. " * 20 + "\n\n"
-    path = tmp_path / "huge.txt"
-    path.write_text("date 2024-05-01\n" + paragraph * (FIFTY_MB // len(paragraph) + 1))
-    (record,) = read_file(path)
-    assert record.error is None and record.key
-    assert len(record.value) > FIFTY_MB
-    assert record.published_at == datetime(2024, 5, 1, tzinfo=UTC).timestamp()
+    body = "<p>" + paragraph * (FIFTY_MB // len(paragraph) + 1) + "</p>"
+    path = tmp_path / "huge.jsonl"
+    line = {"id": "huge-1", "body": body, "published_at": "2024-05-01"}
+    path.write_text(json.dumps({"body": "small"}) + "\n" + json.dumps(line) + "\n")
+    started = time.monotonic()
+    small, huge = read_file(path)
+    assert small.error is None and huge.error is None and huge.key == b"huge-1"
+    assert len(huge.value) > FIFTY_MB
+    assert huge.published_at == datetime(2024, 5, 1, tzinfo=UTC).timestamp()
+    # An article with an id is keyed without parsing its markup: 50 MB cost no cleaning.
+    assert time.monotonic() - started < 10.0
+
+
+def test_a_byte_order_mark_is_not_part_of_a_corpus_file(tmp_path: Path) -> None:
+    for name in ("a.json", "b.jsonl", "c.txt"):
+        content = '{"body": "With a BOM."}' if name != "c.txt" else "With a BOM."
+        (tmp_path / name).write_bytes(b"\xef\xbb\xbf" + content.encode())
+        (record,) = read_file(tmp_path / name)
+        assert record.error is None, (name, record.error)
+        assert not json.loads(record.value)["body"].startswith("\ufeff")
