@@ -6,9 +6,11 @@ client or model is created at import time.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -71,12 +73,20 @@ def cli() -> None:
 
 
 def run_cli(entry: Callable[..., Any], argv: list[str] | None = None) -> int:
-    """Run a click command; our own errors become one line on stderr and exit code 2."""
+    """Run a click command; errors a user can act on become one line on stderr, exit code 2.
+
+    That covers bad arguments, bad settings, our own errors and a Kafka or Elasticsearch
+    that cannot be reached or refuses the credentials; anything else is a bug and raises.
+    """
     try:
         entry.main(args=argv, prog_name="newsflow", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("newsflow: aborted", err=True)
         return 130
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "newsflow"
+        click.echo(f"{command}: {exc.format_message()} (see '{command} --help')", err=True)
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
@@ -88,7 +98,60 @@ def run_cli(entry: Callable[..., Any], argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("newsflow: interrupted", err=True)
         return 130
+    except Exception as exc:
+        message = service_error(exc)
+        if message is None:
+            raise
+        click.echo(f"newsflow: error: {message}", err=True)
+        return 2
     return 0
+
+
+def service_error(exc: BaseException) -> str | None:
+    """One line for a Kafka or Elasticsearch that is unreachable or refuses us, else None."""
+    from elastic_transport import ConnectionError as EsConnectionError
+    from elastic_transport import ConnectionTimeout
+    from elasticsearch import AuthenticationException, AuthorizationException
+    from kafka import errors as kafka_errors
+
+    from newsflow.settings import load_settings
+
+    try:
+        settings = load_settings()
+        kafka_at, es_at = settings.kafka_bootstrap, _without_userinfo(settings.es_url)
+    except PipelineError:
+        kafka_at, es_at = "the configured servers", "the configured URL"
+    if isinstance(exc, kafka_errors.KafkaConnectionError | kafka_errors.KafkaTimeoutError):
+        return f"cannot reach Kafka at {kafka_at} ({_short(exc)})"
+    if isinstance(exc, kafka_errors.SaslAuthenticationFailedError):
+        return f"Kafka at {kafka_at} refused the credentials ({_short(exc)})"
+    if isinstance(exc, kafka_errors.AuthorizationError):
+        return f"Kafka at {kafka_at} does not allow this ({_short(exc)})"
+    if isinstance(exc, EsConnectionError | ConnectionTimeout):
+        return f"cannot reach Elasticsearch at {es_at} ({_short(exc)})"
+    if isinstance(exc, AuthenticationException):
+        return f"Elasticsearch at {es_at} refused the credentials (HTTP 401)"
+    if isinstance(exc, AuthorizationException):
+        return f"Elasticsearch at {es_at} does not allow this (HTTP 403)"
+    return None
+
+
+def _without_userinfo(url: str) -> str:
+    """``url`` without a ``user:password@`` part: error lines must not show secrets."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+
+
+def _short(exc: BaseException) -> str:
+    """The gist of a client error: its errno line when it has one, else its first line."""
+    text = str(exc)
+    errno = re.search(r"\[Errno -?\d+\] [^)\]'\"]+", text)
+    if errno:
+        return errno.group(0).strip()
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return first[:200]
 
 
 def main() -> None:

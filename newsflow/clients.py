@@ -40,6 +40,8 @@ def kafka_options(settings: Settings) -> dict[str, Any]:
     options: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap.split(","),
         "security_protocol": settings.kafka_security_protocol,
+        # An unreachable Kafka is an error after this long, not a 30-second wait.
+        "bootstrap_timeout_ms": 10_000,
     }
     if settings.kafka_sasl_mechanism:
         options["sasl_mechanism"] = settings.kafka_sasl_mechanism

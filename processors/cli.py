@@ -28,6 +28,7 @@ def worker(concurrency: int | None, web_port: int | None) -> None:
     """
     import faust
 
+    from newsflow.bootstrap import bootstrap_namespace
     from newsflow.logs import logging_config
     from processors.app import create_app
 
@@ -37,6 +38,9 @@ def worker(concurrency: int | None, web_port: int | None) -> None:
     if web_port is not None:
         overrides["web_port"] = web_port
     settings = load_settings(**overrides)
+    # Topics and templates before Faust starts: an unreachable Kafka or Elasticsearch is
+    # one clear line from the command (see newsflow.cli.run_cli), not a service traceback.
+    bootstrap_namespace(settings)
     app, _ = create_app(settings)
     faust.Worker(
         app,

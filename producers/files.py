@@ -52,7 +52,13 @@ def corpus_files(paths: list[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(p for p in sorted(path.rglob("*")) if p.is_file() and kind_of(p))
+            inside = [p for p in sorted(path.rglob("*")) if kind_of(p) and not p.is_dir()]
+            broken = [p for p in inside if not p.is_file()]
+            if broken:
+                raise ConfigError(f"{broken[0]}: not a readable file (a broken link?)")
+            if not inside:
+                raise ConfigError(f"{path}: a folder without .txt, .jsonl or .json files")
+            found.extend(inside)
         elif path.is_file():
             if not kind_of(path):
                 raise ConfigError(f"{path}: not a .txt, .jsonl or .json file (or .gz of one)")
