@@ -60,10 +60,21 @@ def _chromium() -> Path:
     return CHROMIUM
 
 
+def _to_docs() -> bool:
+    return os.environ.get("NEWSFLOW_SCREENSHOTS") == "1"
+
+
+def _picture(page: Any, path: Path) -> None:
+    """A screenshot; for the docs, once the "new" highlight of fresh cards has faded."""
+    if _to_docs():
+        page.wait_for_timeout(4500)
+    page.screenshot(path=str(path))
+
+
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where screenshots go: docs/screenshots only when asked (so runs leave the tree clean)."""
-    if os.environ.get("NEWSFLOW_SCREENSHOTS") == "1":
+    if _to_docs():
         target = ROOT / "docs" / "screenshots"
         target.mkdir(parents=True, exist_ok=True)
         return target
@@ -78,7 +89,7 @@ def ns(stack: None) -> Iterator[Namespace]:
 
 
 @pytest.fixture(scope="module")
-def worker(ns: Namespace, log_dir: Path) -> Iterator[WorkerProcess]:
+def module_worker(ns: Namespace, log_dir: Path) -> Iterator[WorkerProcess]:
     proc = WorkerProcess(ns, log_dir).start()
     # The alerts stage may not have run yet: the page must cope with no alerts index at all.
     ns.es.indices.delete(index=ns.names.alerts_index, ignore_unavailable=True)
@@ -131,7 +142,7 @@ class UiServer:
 
 
 @pytest.fixture(scope="module")
-def ui(ns: Namespace, worker: WorkerProcess, log_dir: Path) -> Iterator[UiServer]:
+def ui(ns: Namespace, module_worker: WorkerProcess, log_dir: Path) -> Iterator[UiServer]:
     server = UiServer(ns, log_dir)
     yield server
     server.stop()
@@ -239,8 +250,7 @@ def test_replayed_articles_stream_in_newest_first_without_a_reload(
     expect(first.locator(".title")).not_to_be_empty()
     assert first.locator(".chip").count() >= 1, "topics shown as chips"
     assert page.locator("#articles .entities").count() > 0, "persons and places shown"
-    page.wait_for_timeout(4500)  # let the "new" highlight fade before the picture
-    page.screenshot(path=str(shots / "stream.png"))
+    _picture(page, shots / "stream.png")
     assert page_errors == []
 
 
@@ -291,7 +301,7 @@ def test_a_facet_filters_the_list_and_the_filter_can_be_removed(
     for chips in cards.evaluate_all("cards => cards.map(c => c.innerText)"):
         assert topic in chips
     assert f"topic={topic}" in page.url
-    page.screenshot(path=str(shots / "facet.png"))
+    _picture(page, shots / "facet.png")
 
     page.locator("#active .filter").click()
     expect(cards).to_have_count(ns.count(ns.names.articles_index, ORIGINALS))
@@ -328,7 +338,10 @@ def test_search_shows_highlighted_matches(
         marks = cards.nth(index).locator("mark")
         assert marks.count() > 0, f"card {index} has no highlight"
         assert marks.first.inner_text().lower() in {"port", "strike"}
-    page.screenshot(path=str(shots / "search.png"))
+    toggle = cards.locator(".copies-toggle")
+    if toggle.count():
+        toggle.first.click()  # show a folded copy in the picture
+    _picture(page, shots / "search.png")
 
 
 def _alert(subscription: str, article: dict[str, Any], fragment: str) -> Alert:
@@ -365,8 +378,7 @@ def test_alerts_appear_in_the_alerts_feed_as_they_are_indexed(
     expect(items.first.locator(".fragment mark")).to_have_text(["Storm", "Greer"])
     expect(page.locator("#no-alerts")).to_be_hidden()
     expect(page.locator("#alert-count")).to_have_text("1")
-    page.wait_for_timeout(4500)  # let the "new" highlight fade before the picture
-    page.screenshot(path=str(shots / "live-page.png"))
+    _picture(page, shots / "live-page.png")
 
     # Highlights come from another stage: markup in them is shown, never run.
     other = next(a for a in ns.articles() if a["id"] != storm["id"] and not a["is_duplicate"])
