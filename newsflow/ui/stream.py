@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -145,9 +145,9 @@ class Feed:
     def _id(self) -> str:
         return event_id(self.articles, self.alerts)
 
-    async def _articles(self, found: list[dict[str, Any]]) -> dict[str, Any]:
+    async def _articles(self, new: list[dict[str, Any]]) -> dict[str, Any]:
         """New originals folded, and the exact copy counts and story sizes they change."""
-        cards = [views.article_view(h) for h in found]
+        cards = [views.article_view(h) for h in new]
         originals = [c for c in cards if not c["is_duplicate"]]
         copied = {c["duplicate_of"] for c in cards if c["is_duplicate"] and c["duplicate_of"]}
         ids = [c["id"] for c in originals] + sorted(copied)
@@ -164,7 +164,12 @@ class Feed:
         }
 
 
-async def run_feed(feed: Feed, send: Any, closing: asyncio.Event, alive: Any) -> None:
+async def run_feed(
+    feed: Feed,
+    send: Callable[[bytes], Awaitable[object]],
+    closing: asyncio.Event,
+    alive: Callable[[], bool],
+) -> None:
     """Poll every second and ``send`` each event until ``closing`` is set or not ``alive()``.
 
     While Elasticsearch is unreachable the page is told once (a ``status`` event) and the
