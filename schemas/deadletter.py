@@ -26,7 +26,8 @@ class DeadLetter(BaseModel):
     attempts: int = 1
     failed_at: datetime
     requeued_at: datetime | None = Field(
-        None, description="When `newsflow deadletter requeue` sent the original bytes again."
+        default=None,
+        description="When `newsflow deadletter requeue` sent the original bytes again.",
     )
 
     @staticmethod
