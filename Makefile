@@ -12,12 +12,13 @@ PYTEST_ARGS ?=
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt deploy/install-browser.sh
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "newsflow needs Python >= 3.11 (set PYTHON=...)"; exit 1; }
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	$(BIN)/newsflow stack fetch
+	bash deploy/install-browser.sh || echo "newsflow: no Chromium at /usr/bin/chromium; the browser tests of newsflow ui will be skipped"
 	touch $(STAMP)
 
 setup: $(STAMP) ## Create .venv, install every dependency and the spaCy model, fetch Kafka and Elasticsearch
