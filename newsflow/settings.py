@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     )
     web_port: int = Field(6066, ge=0, le=65535, description="Worker web port (metrics, health).")
     web_host: str = Field("127.0.0.1", description="Worker web bind address.")
+    stall_seconds: float = Field(
+        120.0, gt=0, description="/healthz is 503 when a partition is behind this long, stuck."
+    )
 
     # --- logging --------------------------------------------------------------------------
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")

@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from newsflow.names import Names
 from newsflow.settings import Settings
+from processors.health import ProgressTracker, observe, offsets_of
 from processors.runtime import Runtime
 
 
@@ -89,15 +90,19 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
     story_state = app.Table("stories", partitions=1, use_partitioner=True, schema=schema)
     batch, within = settings.batch_size, settings.batch_within
 
+    progress = ProgressTracker()  # for /healthz: is every partition moving or caught up?
+
     def agent(topic: str, name: str, size: int, wait: float) -> Any:
         """An agent that hands batches to ``handle`` and acks them after it returns."""
 
         def register(handle: Any) -> Any:
             async def run(stream: Any) -> None:
                 async for events in stream.noack_take(size, within=wait):
+                    progress.received(offsets_of(events))
                     await handle(events)
                     for event in events:
                         await stream.ack(event)
+                    progress.acked(offsets_of(events))
 
             run.__name__ = name
             return app.agent(topics[topic], name=name)(run)
@@ -132,9 +137,12 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
-        ready = runtime.enricher is not None
-        body = json.dumps({"status": "ok" if ready else "starting"})
-        return web.text(body, content_type="application/json", status=200 if ready else 503)
+        if runtime.enricher is None:
+            body = json.dumps({"status": "starting"})
+            return web.text(body, content_type="application/json", status=503)
+        health = observe(app, progress, topics, settings.stall_seconds)
+        body = json.dumps(health.body())
+        return web.text(body, content_type="application/json", status=200 if health.ok else 503)
 
     @app.page("/metrics")
     async def prometheus(web: Any, request: Any) -> Any:
