@@ -1,0 +1,326 @@
+"""What every fault test needs: a namespace on a given stack, workers, a corpus, the checks.
+
+The checks are the promise, stated once: after a fault and a settle, every message read from
+``<ns>.raw`` is one document or one dead letter, each article id is indexed exactly once,
+and the consumer group has committed every offset of every topic it reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import subprocess
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from elasticsearch.helpers import scan
+
+from evaluation.dedup_stories.dataset import Item, stream
+from newsflow.bootstrap import bootstrap_namespace
+from newsflow.clients import es_client
+from newsflow.names import Names
+from newsflow.offsets import committed_offsets, end_offsets
+from newsflow.settings import Settings, load_settings
+from tests.support import VENV_BIN, Namespace, WorkerProcess, new_namespace, wait_for
+
+# Small batches: more batches, so more boundaries for a crash to fall between.
+BATCH_SIZE = 16
+
+
+class FaultNamespace(Namespace):
+    """A fresh namespace on the stack of ``base`` (the shared one, or a private one)."""
+
+    def __init__(self, base: Settings | None = None, partitions: int = 4) -> None:
+        base = base or load_settings()
+        self.settings = load_settings(
+            namespace=new_namespace("f"),
+            partitions=partitions,
+            kafka_bootstrap=base.kafka_bootstrap,
+            es_url=base.es_url,
+            batch_size=BATCH_SIZE,
+        )
+        self.names = Names(self.settings.namespace)
+        self.env = {
+            **os.environ,
+            "NEWSFLOW_NAMESPACE": self.settings.namespace,
+            "NEWSFLOW_PARTITIONS": str(partitions),
+            "NEWSFLOW_KAFKA_BOOTSTRAP": base.kafka_bootstrap,
+            "NEWSFLOW_ES_URL": base.es_url,
+            "NEWSFLOW_BATCH_SIZE": str(BATCH_SIZE),
+            "NEWSFLOW_LOG_FORMAT": "text",
+        }
+        bootstrap_namespace(self.settings)
+        self.es = es_client(self.settings)
+
+    @property
+    def consumed_topics(self) -> list[str]:
+        """Every topic the worker group reads (the raw input and the stages in between)."""
+        n = self.names
+        return [
+            n.raw_topic, n.dedup_topic, n.work_topic, n.duplicates_topic,
+            n.stories_topic, n.enriched_topic, n.deadletter_topic,
+        ]  # fmt: skip
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Uncommitted messages per partition of every consumed topic (only non-zero ones)."""
+        ends = end_offsets(self.settings, self.consumed_topics)
+        done = committed_offsets(self.settings, self.names.app_id)
+        return {tp: end - done.get(tp, 0) for tp, end in ends.items() if end != done.get(tp, 0)}
+
+    def document_versions(self) -> dict[str, int]:
+        """``_id`` -> ``_version`` of every article document (a version > 1 is a rewrite)."""
+        self.es.indices.refresh(index=self.names.articles_index)
+        hits = scan(
+            self.es,
+            index=self.names.articles_index,
+            query={"query": {"match_all": {}}, "_source": False, "version": True},
+        )
+        return {h["_id"]: h["_version"] for h in hits}
+
+    def topic_values(self, topic: str) -> list[bytes]:
+        """Every record value of ``topic`` (for counting re-processed articles)."""
+        from kafka import KafkaConsumer, TopicPartition
+
+        from newsflow.clients import kafka_options
+
+        consumer = KafkaConsumer(**kafka_options(self.settings), enable_auto_commit=False)
+        try:
+            tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+            consumer.assign(tps)
+            consumer.seek_to_beginning(*tps)
+            ends = consumer.end_offsets(tps)
+            values: list[bytes] = []
+            while any(consumer.position(tp) < ends[tp] for tp in tps):
+                for records in consumer.poll(timeout_ms=1000).values():
+                    values.extend(r.value for r in records)
+            return values
+        finally:
+            consumer.close()
+
+
+class Worker(WorkerProcess):
+    """A ``newsflow worker`` subprocess; ``env`` overrides the namespace's environment."""
+
+    def __init__(self, ns: Namespace, log_dir: Path, **env: str) -> None:
+        super().__init__(ns, log_dir)
+        self.env.update(env)
+
+    def start(self, timeout: float = 180) -> Worker:
+        super().start(timeout)
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The sum of the samples of ``name`` whose labels include ``labels`` (0 if none)."""
+        total = 0.0
+        for line in self.metrics().splitlines():
+            match = re.match(rf"{re.escape(name)}(?:{{(.*)}})? (\S+)$", line)
+            if not match:
+                continue
+            have = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1) or ""))
+            if all(have.get(k) == v for k, v in labels.items()):
+                total += float(match.group(2))
+        return total
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+# --- the corpus ---------------------------------------------------------------------------
+
+
+def labelled_stream(seed: int = 7) -> list[Item]:
+    """The labelled dedup/story stream: 68 originals and 5 copies of most (393 articles)."""
+    return stream(seed)
+
+
+def value_of(item: Item, suffix: str = "") -> bytes:
+    """The raw message of an item (its id, optionally suffixed to make a new article)."""
+    record: dict[str, Any] = {"id": item.id + suffix, "title": item.title, "body": item.body}
+    if item.source:
+        record["source"] = item.source
+    return json.dumps(record).encode()
+
+
+def write_jsonl(path: Path, values: Iterable[bytes]) -> Path:
+    """A corpus file for ``newsflow replay``."""
+    path.write_bytes(b"".join(v + b"\n" for v in values))
+    return path
+
+
+@contextmanager
+def replaying(ns: Namespace, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """``newsflow replay`` running in a subprocess; killed on exit if still running."""
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "newsflow"), "replay", "--quiet", *args],
+        env=ns.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 300) -> str:
+    """Wait for a replay; its summary line, or a failure with its error output."""
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, f"replay exited with {proc.returncode}: {err[-2000:]}"
+    return out
+
+
+# --- the checks ---------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What a settled namespace holds, with the figures the report quotes."""
+
+    messages: int  # read from <ns>.raw (its end offsets)
+    documents: int
+    dead_letters: int
+    settle_seconds: float
+    rewrites: int = 0  # documents written more than once (idempotent overwrites)
+    reprocessed: int = 0  # enriched records beyond one per article (work done twice)
+
+    def figures(self, **extra: Any) -> dict[str, Any]:
+        return {**vars(self), **extra}
+
+
+def settle(ns: FaultNamespace, documents: int, dead: int = 0, timeout: float = 300) -> float:
+    """Wait until every consumed offset is committed and the counts are reached; seconds."""
+    started = time.monotonic()
+
+    def done() -> bool:
+        return (
+            not ns.lag()
+            and ns.count(ns.names.articles_index) >= documents
+            and ns.count(ns.names.deadletter_index) >= dead
+        )
+
+    def state() -> str:
+        return (
+            f"lag {ns.lag()}, {ns.count(ns.names.articles_index)}/{documents} documents, "
+            f"{ns.count(ns.names.deadletter_index)}/{dead} dead letters"
+        )
+
+    try:
+        wait_for(done, timeout, f"{documents} documents and {dead} dead letters", every=1.0)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; {state()}") from None
+    return time.monotonic() - started
+
+
+def assert_conserved(
+    ns: FaultNamespace,
+    ids: Sequence[str],
+    dead: int = 0,
+    timeout: float = 300,
+) -> Outcome:
+    """Settle, then check conservation and no duplicates for the articles ``ids``.
+
+    ``ids`` holds the article id of each valid raw message (repeats allowed: the same
+    article sent twice is one document); ``dead`` is the number of dead letters expected.
+    """
+    wanted = set(ids)
+    seconds = settle(ns, len(wanted), dead, timeout)
+    # Settled means committed: a second look must find nothing new (no late writes).
+    versions = ns.document_versions()
+    messages = ns.raw_end_offsets()
+    documents = ns.count(ns.names.articles_index)
+    letters = ns.count(ns.names.deadletter_index)
+    missing, unexpected = sorted(wanted - set(versions)), sorted(set(versions) - wanted)
+    assert not missing, f"{len(missing)} articles never indexed: {missing[:10]}"
+    assert not unexpected, f"{len(unexpected)} documents nobody sent: {unexpected[:10]}"
+    assert documents == len(wanted), f"{documents} documents for {len(wanted)} distinct ids"
+    assert letters == dead, f"{letters} dead letters, expected {dead}"
+    assert messages == len(ids) + dead_from_raw(ns), (
+        f"{messages} messages in {ns.names.raw_topic}, {len(ids)} articles sent"
+    )
+    assert not ns.lag(), f"uncommitted offsets left: {ns.lag()}"
+    enriched = len(ns.topic_values(ns.names.enriched_topic))
+    _assert_alerts_unique(ns)
+    return Outcome(
+        messages=messages,
+        documents=documents,
+        dead_letters=letters,
+        settle_seconds=round(seconds, 1),
+        rewrites=sum(v > 1 for v in versions.values()),
+        reprocessed=enriched - len(wanted),
+    )
+
+
+def dead_from_raw(ns: FaultNamespace) -> int:
+    """Dead letters of messages read from ``<ns>.raw`` (each is one raw message)."""
+    query = {"term": {"topic": ns.names.raw_topic}}
+    return ns.count(ns.names.deadletter_index, query)
+
+
+def _assert_alerts_unique(ns: FaultNamespace) -> None:
+    """No alert twice, where alerts exist (ids are ``<subscription>:<article>``)."""
+    index = ns.names.alerts_index
+    if not ns.es.indices.exists(index=index):
+        return
+    ns.es.indices.refresh(index=index)
+    pairs = [
+        (h["_source"].get("subscription_id"), h["_source"].get("article_id"))
+        for h in scan(ns.es, index=index, query={"query": {"match_all": {}}})
+    ]
+    assert len(pairs) == len(set(pairs)), "an alert fired twice for one article"
+
+
+def alert_count(ns: FaultNamespace) -> int | None:
+    """Alerts indexed in the namespace, or None where there is no alerts index."""
+    if not ns.es.indices.exists(index=ns.names.alerts_index):
+        return None
+    return ns.count(ns.names.alerts_index)
+
+
+def duplicate_pointers(ns: FaultNamespace) -> dict[str, str | None]:
+    """``duplicate_of`` of every document."""
+    return {d["id"]: d.get("duplicate_of") for d in all_articles(ns)}
+
+
+def all_articles(ns: FaultNamespace) -> list[dict[str, Any]]:
+    ns.es.indices.refresh(index=ns.names.articles_index)
+    return [
+        h["_source"]
+        for h in scan(ns.es, index=ns.names.articles_index, query={"query": {"match_all": {}}})
+    ]
+
+
+def assert_copies_point_to_first(ns: FaultNamespace, items: Sequence[Item]) -> None:
+    """Each labelled copy is flagged and points to the first-seen copy of its group."""
+    pointers = duplicate_pointers(ns)
+    wrong = {
+        i.id: (pointers.get(i.id), i.duplicate_of)
+        for i in items
+        if pointers.get(i.id) != i.duplicate_of
+    }
+    assert not wrong, (
+        f"{len(wrong)} wrong duplicate_of (got, expected): {dict(list(wrong.items())[:5])}"
+    )
+
+
+def shuffled(items: Sequence[Item], seed: int) -> list[Item]:
+    rng = random.Random(seed)
+    out = list(items)
+    rng.shuffle(out)
+    return out

@@ -1,0 +1,76 @@
+"""A private Kafka + Elasticsearch for the tests that stop them: own home, own ports.
+
+The shared stack serves every other engineer's tests; stopping it would break them. The
+private stack reuses the shared download cache through hard links (no second download) and
+leaves nothing behind, not even the tree Elasticsearch keeps under ``/var/lib/newsflow`` when
+it runs as root.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from newsflow.settings import Settings, load_settings
+from newsflow.stack import ensure_up, start_service, stop_service
+from newsflow.stack.layout import Layout
+from tests.support import free_port
+
+
+def link_downloads(shared: Path, home: Path) -> None:
+    """Hard-link the shared download cache into ``home`` (copy where links are refused)."""
+    if not shared.is_dir():
+        return
+
+    def link(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(shared, home / "downloads", copy_function=link)
+
+
+def private_settings(home: Path) -> Settings:
+    """Settings of a stack in ``home`` on four free ports."""
+    return load_settings(
+        home=home,
+        kafka_bootstrap=f"localhost:{free_port()}",
+        kafka_controller_port=free_port(),
+        es_url=f"http://127.0.0.1:{free_port()}",
+        es_transport_port=free_port(),
+    )
+
+
+@contextmanager
+def private_stack() -> Iterator[Settings]:
+    """Kafka and Elasticsearch of our own, healthy; stopped and removed on exit."""
+    home = Path(tempfile.mkdtemp(prefix="newsflow-faults-"))
+    settings = private_settings(home)
+    layout = Layout.of(settings)
+    try:
+        link_downloads(Layout.of(load_settings()).downloads, home)
+        ensure_up(settings)
+        yield settings
+    finally:
+        for name in ("elasticsearch", "kafka"):
+            stop_service(settings, name, grace=20)
+        if layout.es_root != layout.home:  # root: ES's tree lives under /var/lib/newsflow
+            shutil.rmtree(layout.es_root, ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def outage(settings: Settings, name: str, seconds: float) -> tuple[float, float]:
+    """Stop service ``name``, keep it down ``seconds``, start it; (down, start) durations."""
+    stopped = time.monotonic()
+    assert stop_service(settings, name, grace=20), f"{name} was not running"
+    time.sleep(max(0.0, seconds - (time.monotonic() - stopped)))
+    down = time.monotonic() - stopped
+    begin = time.monotonic()
+    start_service(settings, name)
+    return down, time.monotonic() - begin
