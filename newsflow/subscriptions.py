@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,6 +136,30 @@ def _existing(es: Any, names: Names) -> dict[str, dict[str, Any]]:
     return {h["_id"]: h["_source"] for h in hits["hits"]["hits"]}
 
 
+def kafka_send(producer: Any, topic: str) -> Callable[[bytes, bytes], Awaitable[None]]:
+    """An ``AlertStage`` send over a kafka-python producer: returns once Kafka acknowledged
+    the record, without a thread per record waiting on it."""
+
+    async def send(key: bytes, value: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        acked: asyncio.Future[None] = loop.create_future()
+
+        def settle(error: BaseException | None) -> None:
+            if acked.done():
+                return
+            if error is None:
+                acked.set_result(None)
+            else:
+                acked.set_exception(error)
+
+        future = producer.send(topic, key=key, value=value)
+        future.add_callback(lambda _: loop.call_soon_threadsafe(settle, None))
+        future.add_errback(lambda exc: loop.call_soon_threadsafe(settle, exc))
+        await acked
+
+    return send
+
+
 def run_backfill(settings: Settings, subs: Sequence[Subscription]) -> int:
     """Fire ``subs`` over the articles already indexed, as a worker would; returns new alerts."""
     return asyncio.run(_backfill(settings, subs))
@@ -150,13 +174,8 @@ async def _backfill(settings: Settings, subs: Sequence[Subscription]) -> int:
     await asyncio.to_thread(ensure_topics, settings, names)
     producer = kafka_producer(settings)
     es = async_es_client(settings)
-
-    async def send(key: bytes, value: bytes) -> None:
-        future = producer.send(names.alerts_topic, key=key, value=value)
-        await asyncio.to_thread(future.get, 30)
-
     try:
-        stage = AlertStage(es, names, settings, send)
+        stage = AlertStage(es, names, settings, kafka_send(producer, names.alerts_topic))
         return sum([await stage.backfill(sub) for sub in subs])
     finally:
         await es.close()

@@ -29,6 +29,7 @@ from newsflow.settings import Settings
 from processors import metrics
 from processors.alerts import (
     TRANSIENT_STATUS,
+    Batch,
     Subscription,
     alert_id,
     alerts_from_hits,
@@ -40,7 +41,6 @@ from processors.alerts import (
     failure_of,
     match_search,
     matched,
-    may_match,
     msearch_body,
 )
 from processors.retry import Backoff
@@ -194,8 +194,8 @@ class AlertStage:
         fired = 0
         for sub in self.subscriptions.take_new():
             fired += await self.backfill(sub, since_created=True)
-        # The filters are exact keyword rules: a subscription no article passes is not searched.
-        eligible = {s.id: [i for i, d in docs.items() if may_match(s, d)] for s in subs}
+        batch = Batch.of(docs)
+        eligible = {s.id: batch.eligible(s) for s in subs}
         candidates = [s for s in subs if eligible[s.id]]
         if not candidates:
             return fired

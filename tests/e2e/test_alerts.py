@@ -22,6 +22,7 @@ import pytest
 
 from newsflow.clients import async_es_client, kafka_options, kafka_producer
 from newsflow.offsets import end_offsets
+from newsflow.subscriptions import kafka_send
 from processors.alerting import AlertStage
 from processors.notify import Notifier, NotifyConfig
 from processors.retry import Backoff
@@ -111,11 +112,8 @@ class Sink:
         self.ns = ns
         self.es = async_es_client(ns.settings)
         self.producer = kafka_producer(ns.settings)
-        self.stage = AlertStage(self.es, ns.names, ns.settings, self.send)
-
-    async def send(self, key: bytes, value: bytes) -> None:
-        future = self.producer.send(self.ns.names.alerts_topic, key=key, value=value)
-        await asyncio.to_thread(future.get, 30)
+        send = kafka_send(self.producer, ns.names.alerts_topic)
+        self.stage = AlertStage(self.es, ns.names, ns.settings, send)
 
     async def feed(self, articles: Sequence[Article], batch: int = 8) -> int:
         fired = 0

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from newsflow.errors import ConfigError
 from processors import alerts
 from processors.alerts import (
+    Batch,
     Subscription,
     Throttle,
     admit,
@@ -25,7 +26,6 @@ from processors.alerts import (
     mask_url,
     match_search,
     matched,
-    may_match,
     parse_throttle,
     subscription_filters,
 )
@@ -156,10 +156,11 @@ def test_filters_are_topics_entities_sources_and_time_unless_backfill() -> None:
 def test_a_match_search_names_each_subscription_within_the_batch_ids() -> None:
     body = match_search([sub(id="a"), sub(id="b", query="port")], ["x", "y"])
     assert body["size"] == 2
-    query = body["query"]["bool"]
-    assert query["filter"] == [{"ids": {"values": ["x", "y"]}}]
-    assert [c["bool"]["_name"] for c in query["should"]] == ["a", "b"]
-    qs = query["should"][1]["bool"]["must"][0]["query_string"]
+    ids, named = body["query"]["bool"]["filter"]
+    assert ids == {"ids": {"values": ["x", "y"]}}
+    should = named["bool"]["should"]
+    assert [c["bool"]["_name"] for c in should] == ["a", "b"]
+    qs = should[1]["bool"]["must"][0]["query_string"]
     assert qs["query"] == "port" and qs["default_operator"] == "AND"
     assert qs["fields"] == ["title", "body"] and qs["allow_leading_wildcard"] is False
 
@@ -178,19 +179,39 @@ def doc(**fields: Any) -> dict[str, Any]:
     return {**base, "ingested_at": (T0 + timedelta(seconds=1)).isoformat(), **fields}
 
 
-def test_may_match_applies_the_keyword_filters_and_the_creation_time() -> None:
-    assert may_match(sub(), doc())
-    assert not may_match(sub(topics=["sport"]), doc())
-    assert may_match(sub(topics=["sport", "labour"]), doc())
-    assert not may_match(sub(sources=["other"]), doc())
-    assert not may_match(sub(entities=["Calvera"]), doc())
+def eligible(s: Subscription, **fields: Any) -> bool:
+    return Batch.of({"a1": doc(**fields)}).eligible(s) == ["a1"]
+
+
+def test_eligible_articles_pass_the_keyword_filters_and_the_creation_time() -> None:
+    assert eligible(sub())
+    assert not eligible(sub(topics=["sport"]))
+    assert eligible(sub(topics=["sport", "labour"]))
+    assert not eligible(sub(sources=["other"]))
+    assert not eligible(sub(entities=["Calvera"]))
     calvera = [{"name": "Calvera", "label": "GPE", "count": 2}]
-    assert may_match(sub(entities=["Calvera"]), doc(entities=calvera))
+    assert eligible(sub(entities=["Calvera"], topics=["labour"]), entities=calvera)
     before = (T0 - timedelta(seconds=1)).isoformat()
-    assert not may_match(sub(), doc(ingested_at=before))
-    assert may_match(sub(backfill=True), doc(ingested_at=before))
+    assert not eligible(sub(), ingested_at=before)
+    assert eligible(sub(backfill=True), ingested_at=before)
     # Same millisecond as created_at: Elasticsearch's range keeps it, so must this.
-    assert may_match(sub(), doc(ingested_at=T0.replace(microsecond=123001).isoformat()))
+    assert eligible(sub(), ingested_at=T0.replace(microsecond=123001).isoformat())
+    assert eligible(sub(), ingested_at=None)
+
+
+def test_a_batch_sorts_out_many_articles_at_once() -> None:
+    docs = {
+        f"a{n}": doc(
+            source=f"s{n % 3}",
+            topics=["sport"] if n % 2 else [],
+            ingested_at=(T0 + timedelta(seconds=n - 5)).isoformat(),
+        )
+        for n in range(10)
+    }
+    batch = Batch.of(docs)
+    assert batch.eligible(sub()) == sorted(f"a{n}" for n in range(5, 10))
+    assert batch.eligible(sub(sources=["s1"], backfill=True)) == ["a1", "a4", "a7"]
+    assert batch.eligible(sub(sources=["s1", "s2"], topics=["sport"])) == ["a5", "a7"]
 
 
 # --- responses to alerts ------------------------------------------------------------------------
