@@ -35,6 +35,39 @@ def _wait_until_processed(settings: Settings, total: int) -> None:
     raise PipelineError("the worker did not catch up in 10 minutes")
 
 
+def _answers(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _ui_address(settings: Settings, port: int = 8080) -> str:
+    """The live page's address: reused when one already answers there, else started."""
+    import subprocess
+    import sys
+
+    url = f"http://127.0.0.1:{port}/"
+    if _answers(f"{url}api/info"):
+        return url
+    with (settings.home / "demo-ui.log").open("ab") as log:
+        # Detached, so the page stays up after the demo ends.
+        subprocess.Popen(
+            [sys.executable, "-m", "newsflow", "ui", "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if _answers(f"{url}api/info"):
+            return url
+        time.sleep(0.5)
+    raise PipelineError(f"the live page did not start; see {settings.home / 'demo-ui.log'}")
+
+
 @click.command()
 @click.option(
     "--corpus",
@@ -83,8 +116,10 @@ def demo(corpus: Path) -> None:
     finally:
         es.close()
     search = f"{settings.es_url}/{names.articles_index}/_search?q=body:storm&pretty"
+    ui = _ui_address(settings)
     click.echo(
         f"\nwhere to look:\n"
+        f"  live page  {ui}   (newsflow ui; stop it with: pkill -f 'newsflow ui')\n"
         f"  search     curl '{search}'\n"
         f"  status     newsflow status\n"
         f"  Kibana     with Docker: docker compose up, then http://localhost:5601\n"
