@@ -6,13 +6,25 @@ Build it once in ``main()`` with :func:`load_settings`; never at import time.
 from __future__ import annotations
 
 import os
+import string
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    Field,
+    FilePath,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from newsflow.errors import ConfigError
+
+KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
 def _default_cache() -> Path:
@@ -36,7 +48,7 @@ class Settings(BaseSettings):
     es_api_key: SecretStr | None = Field(None, description="Elasticsearch API key.")
     es_username: str | None = Field(None, description="Elasticsearch user.")
     es_password: SecretStr | None = Field(None, description="Elasticsearch password.")
-    es_ca_certs: Path | None = Field(None, description="CA file for Elasticsearch TLS.")
+    es_ca_certs: FilePath | None = Field(None, description="CA file for Elasticsearch TLS.")
     es_ssl_fingerprint: str | None = Field(None, description="SHA-256 fingerprint of ES cert.")
     kafka_security_protocol: str = Field(
         "PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."
@@ -44,7 +56,7 @@ class Settings(BaseSettings):
     kafka_sasl_mechanism: str | None = Field(None, description="PLAIN, SCRAM-SHA-256 or -512.")
     kafka_sasl_username: str | None = Field(None, description="Kafka SASL user.")
     kafka_sasl_password: SecretStr | None = Field(None, description="Kafka SASL password.")
-    kafka_ssl_cafile: Path | None = Field(None, description="CA file for Kafka TLS.")
+    kafka_ssl_cafile: FilePath | None = Field(None, description="CA file for Kafka TLS.")
 
     # --- topology -------------------------------------------------------------------------
     partitions: int = Field(4, ge=1, le=1024, description="Partitions per topic at creation.")
@@ -102,6 +114,45 @@ class Settings(BaseSettings):
             raise ValueError("log_format must be 'json' or 'text'")
         return value
 
+    @field_validator("es_url")
+    @classmethod
+    def _no_credentials_in_url(cls, value: str) -> str:
+        # A password in the URL would be shown wherever the URL is (repr, errors, logs).
+        if "@" in urlsplit(value).netloc:
+            raise ValueError("credentials go in NEWSFLOW_ES_USERNAME/PASSWORD or _API_KEY")
+        return value
+
+    @field_validator("es_ssl_fingerprint")
+    @classmethod
+    def _sha256_fingerprint(cls, value: str | None) -> str | None:
+        digits = (value or "").replace(":", "")
+        if value is not None and (len(digits) != 64 or not set(digits) <= set(string.hexdigits)):
+            raise ValueError("a SHA-256 fingerprint is 64 hex digits (colons allowed)")
+        return value
+
+    @field_validator("kafka_security_protocol", "kafka_sasl_mechanism")
+    @classmethod
+    def _known_security(cls, value: str | None, info: ValidationInfo) -> str | None:
+        known = KAFKA_PROTOCOLS if info.field_name == "kafka_security_protocol" else SASL_MECHANISMS
+        if value is not None and value.upper() not in known:
+            raise ValueError(f"one of {', '.join(known)}")
+        return value.upper() if value is not None else None
+
+    @model_validator(mode="after")
+    def _complete_credentials(self) -> Settings:
+        # Half-given credentials would connect without them, silently: refuse them.
+        protocol = self.kafka_security_protocol
+        if protocol.startswith("SASL_"):
+            for name in ("kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password"):
+                if getattr(self, name) is None:
+                    raise ValueError(f"NEWSFLOW_{name.upper()}: needed with {protocol}")
+        elif self.kafka_sasl_mechanism is not None:
+            raise ValueError(f"NEWSFLOW_KAFKA_SECURITY_PROTOCOL: {protocol} does not use SASL")
+        if (self.es_username is None) != (self.es_password is None):
+            missing = "NEWSFLOW_ES_PASSWORD" if self.es_password is None else "NEWSFLOW_ES_USERNAME"
+            raise ValueError(f"{missing}: the user and the password go together")
+        return self
+
     @property
     def kafka_port(self) -> int:
         """Port of the first bootstrap server (the local stack listens there)."""
@@ -125,6 +176,8 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        if not first["loc"]:  # a rule over several settings names the one to fix
+            raise ConfigError(str(first.get("ctx", {}).get("error", first["msg"]))) from None
+        field = ".".join(str(p) for p in first["loc"])
         env = f"NEWSFLOW_{field.upper()}"
         raise ConfigError(f"{env}: {first['msg']}") from None

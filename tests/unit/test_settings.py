@@ -34,5 +34,6 @@ def test_bad_namespace_is_a_one_line_config_error(monkeypatch, bad):
 
 
 def test_secrets_do_not_leak_into_repr(monkeypatch):
+    monkeypatch.setenv("NEWSFLOW_ES_USERNAME", "elastic")  # a password needs its user
     monkeypatch.setenv("NEWSFLOW_ES_PASSWORD", "hunter2")
     assert "hunter2" not in repr(load_settings())
