@@ -10,7 +10,6 @@ import re
 import sys
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import click
 
@@ -118,7 +117,7 @@ def service_error(exc: BaseException) -> str | None:
 
     try:
         settings = load_settings()
-        kafka_at, es_at = settings.kafka_bootstrap, _without_userinfo(settings.es_url)
+        kafka_at, es_at = settings.kafka_bootstrap, settings.es_url  # no credentials in it
     except PipelineError:
         kafka_at, es_at = "the configured servers", "the configured URL"
     if isinstance(exc, kafka_errors.KafkaConnectionError | kafka_errors.KafkaTimeoutError):
@@ -134,14 +133,6 @@ def service_error(exc: BaseException) -> str | None:
     if isinstance(exc, AuthorizationException):
         return f"Elasticsearch at {es_at} does not allow this (HTTP 403)"
     return None
-
-
-def _without_userinfo(url: str) -> str:
-    """``url`` without a ``user:password@`` part: error lines must not show secrets."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
 
 
 def _short(exc: BaseException) -> str:
