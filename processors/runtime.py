@@ -218,13 +218,14 @@ class Runtime:
             touched.add(assignment.story_id)
             article = item.model_copy(update={"story_id": assignment.story_id})
             outputs.append((self.names.enriched_topic, article.id, article))
-        if self._due("stories", now):
-            stories.expire(state, now, self.story_config)
+        # Summaries before expiry: a story closed by this very expiry still gets its document.
         summaries = [
             (sid, stories.story_summary(sid, state))
             for sid in sorted(touched)
             if f"s:{sid}" in state
         ]
+        if self._due("stories", now):
+            stories.expire(state, now, self.story_config)
         await self.sinks[self.names.stories_index].write(summaries)
         await self._send_outcomes(outputs)
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from processors.stories import (
     StoryAssignment,
     StoryConfig,
     StoryFeatures,
     assign_story,
+    document_frequency,
     expire,
     features,
     story_summary,
@@ -93,7 +96,7 @@ def test_state_is_json_and_summary_describes_the_story() -> None:
 
 
 def test_expiry_closes_old_stories_and_empties_the_state() -> None:
-    config = StoryConfig()
+    config = StoryConfig(keep_articles=0, keep_stories=0)
     state: dict[str, Any] = {}
     story = assign_story(make("a", T0, FERRY_A), state, config).story_id
     assign_story(make("v", T0 + HOUR, VOLCANO), state, config)
@@ -114,9 +117,122 @@ def test_features_weigh_title_and_drop_stop_words() -> None:
     assert isinstance(assign_story(f, {}, StoryConfig()), StoryAssignment)
 
 
+def test_expiry_keeps_a_small_state_whole_so_a_long_replay_is_not_split() -> None:
+    # A corpus spanning more than the retention, replayed in file order: an article dated
+    # weeks later than the first ones must not close their story before its follow-up.
+    config = StoryConfig(keep_stories=10)
+    state: dict[str, Any] = {}
+    first = assign_story(make("a", T0, FERRY_A), state, config)
+    assign_story(make("v", T0 + 30 * 24 * HOUR, VOLCANO), state, config)
+    assert expire(state, T0 + 30 * 24 * HOUR, config) == 0
+    assert assign_story(make("b", T0 + HOUR, FERRY_B), state, config).story_id == first.story_id
+
+
 def test_wall_clock_expiry_keeps_the_stories_of_an_old_replayed_corpus() -> None:
     config = StoryConfig()
     state: dict[str, Any] = {}
     first = assign_story(make("a", T0, FERRY_A), state, config)
     assert expire(state, T0 + 365 * 24 * HOUR, config) == 0  # the wall clock is a year later
     assert assign_story(make("b", T0 + HOUR, FERRY_B), state, config).story_id == first.story_id
+
+
+# --- document frequencies learnt from the stream ----------------------------------------
+
+
+def words(article_id: str, text: str, at: float = T0) -> StoryFeatures:
+    """An article of plain words, no entities (only the term statistics matter here)."""
+    return features(article_id, at, None, text, {})
+
+
+def test_document_frequencies_are_counted_online() -> None:
+    config = StoryConfig()
+    state: dict[str, Any] = {}
+    assign_story(make("a", T0, FERRY_A), state, config)
+    assign_story(make("b", T0 + HOUR, FERRY_B), state, config)
+    assign_story(make("v", T0 + 2 * HOUR, VOLCANO), state, config)
+    assert state["m:docs"] == 3
+    assert document_frequency("", state, config) == pytest.approx(3.0, rel=1e-3)
+    # "ferries" and "ferry" are one term; each document counts a term once.
+    assert document_frequency("ferry", state, config) == pytest.approx(2.0, rel=1e-3)
+    assert document_frequency("eruption", state, config) == 0.0
+    assert document_frequency("ash", state, config) == pytest.approx(1.0, rel=1e-3)
+    assert json.loads(json.dumps(state)) == state
+
+
+def test_redelivery_does_not_count_the_article_twice() -> None:
+    config = StoryConfig()
+    state: dict[str, Any] = {}
+    assign_story(make("a", T0, FERRY_A), state, config)
+    before = (state["m:docs"], document_frequency("ferry", state, config))
+    assign_story(make("a", T0, FERRY_A), state, config)
+    assert (state["m:docs"], document_frequency("ferry", state, config)) == before
+
+
+def test_common_words_weigh_less_than_rare_ones() -> None:
+    config = StoryConfig()
+    state: dict[str, Any] = {}
+    for n in range(30):
+        assign_story(words(f"bg{n}", f"council budget meeting topic{n} item{n}"), state, config)
+    common = document_frequency("council", state, config)
+    assert common == pytest.approx(30.0, rel=0.01)
+    # An article about a rare subject: its rare words lead its index terms, not "council".
+    assign_story(words("x", "council narwhal narwhal sighting"), state, config)
+    story = state[f"s:{state['a:x']['s']}"]
+    assert story["k"][0] == "w:narwhal"
+
+
+def test_terms_fade_and_expire_on_the_document_clock() -> None:
+    config = StoryConfig(df_half_life_docs=8.0, df_slot_docs=4.0)
+    state: dict[str, Any] = {}
+    assign_story(words("once", "quokka often"), state, config)
+    for n in range(40):  # "often" is counted again now and then, "quokka" never
+        text = f"filler{n} often" if n % 4 == 0 else f"filler{n}"
+        assign_story(words(f"f{n}", text, T0 + n), state, config)
+    assert document_frequency("often", state, config) > 0.0
+    assert document_frequency("quokka", state, config) == 0.0  # faded below df_min_count
+    assert "d:quokka" in state  # still held until expire runs
+    expire(state, T0 + 40, config)
+    assert "d:quokka" not in state and "d:often" in state
+    # Only recent words are held: bounded by the half-life, whatever the stream's length.
+    assert sum(k.startswith("d:") for k in state) <= 8 * 2 + 8
+    assert state["m:terms"] == sum(k.startswith("d:") for k in state)
+
+
+def test_the_vocabulary_is_capped_dropping_the_rare_tail_first() -> None:
+    config = StoryConfig(df_max_terms=50, df_slot_docs=1.0)
+    state: dict[str, Any] = {}
+    for n in range(100):
+        assign_story(words(f"a{n}", f"common unique{n}a unique{n}b", T0 + n), state, config)
+    assert state["m:terms"] == 201
+    dropped_before = sum(k.startswith("d:") for k in state)
+    expire(state, T0 + 100, config)
+    held = {k for k in state if k.startswith("d:")}
+    assert len(held) <= 50 < dropped_before
+    assert "d:common" in held  # counted 100 times: it fades last
+    assert "d:unique99a" in held and "d:unique0a" not in held  # the oldest rare ones go first
+    assert state["m:terms"] == len(held)
+
+
+def test_leaving_the_story_out_a_follow_up_joins_on_a_young_stream() -> None:
+    # The second article of a story: the words it shares with the first were seen once
+    # (in that very story) and must not weigh less for it than the words seen nowhere.
+    config = StoryConfig()
+    state: dict[str, Any] = {}
+    first = assign_story(make("a", T0, FERRY_A), state, config)
+    second = assign_story(make("b", T0 + HOUR, FERRY_B), state, config)
+    assert second.story_id == first.story_id
+
+
+def test_features_fold_plurals_and_weigh_place_words_less() -> None:
+    f = features(
+        "x",
+        T0,
+        "Ferries halted in North Varnia",
+        "The ferry operators said ferries would resume.",
+        {"North Varnia": 1, "Ines Varga": 1},
+        entity_labels={"North Varnia": "GPE", "Ines Varga": "PERSON"},
+    )
+    assert f.terms["ferry"] == 2 + 2  # title "ferries" twice, body "ferry", "ferries"
+    assert "ferries" not in f.terms
+    assert f.term_weights == {"north": 0.4, "varnia": 0.4}
+    assert f.entity_weights == {"North Varnia": 0.4}
