@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -132,3 +133,33 @@ def test_an_article_the_index_refused_is_indexed_once_requeued_after_the_fix(
     (article,) = namespace.articles()
     assert article["id"] == "dl-7" and article["source"] == "Ravenholt Gazette"
     assert _listed(namespace)[0]["requeued_at"]
+
+
+SECRETS = {
+    "NEWSFLOW_ES_USERNAME": "newsflow",
+    "NEWSFLOW_ES_PASSWORD": "es-Pa55word-never-shown",
+    "NEWSFLOW_ES_API_KEY": "ZXMta2V5LW5ldmVyLXNob3du",
+    "NEWSFLOW_KAFKA_SASL_PASSWORD": "kafka-Pa55word-never-shown",  # set, unused (PLAINTEXT)
+}
+
+
+def test_no_output_or_worker_log_shows_the_credentials(namespace: Namespace, log_dir: Path) -> None:
+    # The local Elasticsearch runs without security: it ignores the credentials we send.
+    namespace.env.update(SECRETS, NEWSFLOW_LOG_LEVEL="DEBUG")
+    worker = WorkerProcess(namespace, log_dir).start()
+    try:
+        namespace.produce([b"{not json"])
+        _settled(namespace, documents=0, dead=1)
+        runs = [
+            _newsflow(namespace, *args)
+            for args in (["status", "--json"], ["deadletter", "list", "--json"], ["bootstrap"])
+        ]
+        assert json.loads(runs[0].stdout)["namespace"] == namespace.settings.namespace
+    finally:
+        worker.stop()
+    log = worker.log_path.read_text(errors="replace")
+    assert "DEBUG" in log, "the worker did not log at DEBUG: the check would prove little"
+    shown = log + "".join(r.stdout + r.stderr for r in runs)
+    hidden = {k: v for k, v in SECRETS.items() if k != "NEWSFLOW_ES_USERNAME"}
+    leaked = [name for name, value in hidden.items() if value in shown]
+    assert not leaked, f"{leaked} shown in output or logs"
