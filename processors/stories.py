@@ -102,21 +102,21 @@ class StoryConfig:
     time_grace_seconds: float = 49 * 3600.0
     window_seconds: float = 3 * 24 * 3600.0
     max_span_seconds: float = 7 * 24 * 3600.0
-    top_entities: int = 25
-    top_terms: int = 20
-    match_terms: int = 20
-    index_terms: int = 5
+    top_entities: int = 25  # entries kept in a story's entity centroid
+    top_terms: int = 20  # ... and in its term centroid
+    match_terms: int = 20  # an article's heaviest terms compared with the stories
+    index_terms: int = 5  # ... of which these find candidate stories
     max_postings: int = 64
     max_keys: int = 64
     max_sources: int = 20
     max_articles: int = 500_000
-    keep_articles: int = 50_000
+    keep_articles: int = 50_000  # expiry never goes below these (it only bounds memory)
     keep_stories: int = 5_000
     slot_seconds: float = 600.0
-    df_half_life_docs: float = 10_000.0
-    df_min_count: float = 0.5
-    df_max_terms: int = 200_000
-    df_slot_docs: float = 64.0
+    df_half_life_docs: float = 10_000.0  # a document count halves every that many articles
+    df_min_count: float = 0.5  # a term counted less than this is forgotten
+    df_max_terms: int = 200_000  # beyond, the terms that fade soonest are dropped
+    df_slot_docs: float = 64.0  # clock ticks per slot of the term expiry index
 
     @property
     def retention_seconds(self) -> float:

@@ -22,6 +22,7 @@ from evaluation.dedup_stories import dataset, evaluate
 from processors import dedup, stories
 
 ARRIVAL_ORDERS = 30
+SAMPLE_ORDERS = 100  # the end-to-end test's corpus: sample + seeds in shuffled arrival orders
 
 
 def entities_of(items: Sequence[dataset.Item]) -> dict[str, dict[str, tuple[int, str]]]:
@@ -79,7 +80,8 @@ def story_figures(
     items: Sequence[dataset.Item], entities: Mapping[str, Mapping[str, tuple[int, str]]]
 ) -> dict[str, Any]:
     """The stream's figures: the default config in publication order (document frequencies
-    learnt online, as in the pipeline), the same over shuffled arrival orders, and a sweep."""
+    learnt online, as in the pipeline), the same over shuffled arrival orders, the groups the
+    end-to-end test checks on the sample corpus and the seeds over shuffled orders, a sweep."""
     originals = [i for i in items if not i.duplicate_of]
     config = stories.StoryConfig()
     run = evaluate.run_stories(originals, entities, config)
@@ -95,6 +97,12 @@ def story_figures(
         "recall": evaluate.summary([r["recall"] for r in runs]),
         "seeds_hold": sum(bool(evaluate.seed_check(r["predicted"]).get("holds")) for r in runs),
     }
+    sample = [i for i in originals if i.origin in ("sample", "seed")]
+    broken: Counter[str] = Counter()
+    orders = evaluate.arrival_orders(sample, SAMPLE_ORDERS)
+    for order in orders:
+        broken.update(evaluate.sample_groups_check(run_stories_ids(order, entities, config)))
+    result["sample_corpus_orders"] = {"orders": len(orders), "broken": dict(broken)}
     sweep = []
     for threshold in (0.36, 0.38, 0.4, 0.42, 0.44, 0.46, 0.5):
         for weight in (0.1, 0.2, 0.3, 0.4):
@@ -118,6 +126,16 @@ def story_figures(
                 )
     result["sweep"] = sweep
     return result
+
+
+def run_stories_ids(
+    items: Sequence[dataset.Item],
+    entities: Mapping[str, Mapping[str, tuple[int, str]]],
+    config: stories.StoryConfig,
+) -> dict[str, str]:
+    """Article id -> story id, the items assigned in the given order."""
+    predicted: dict[str, str] = evaluate.run_stories(items, entities, config)["predicted"]
+    return predicted
 
 
 def main(argv: list[str] | None = None) -> int:

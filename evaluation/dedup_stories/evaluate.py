@@ -204,6 +204,27 @@ def seed_check(predicted: Mapping[str, str]) -> dict[str, Any]:
     return {"present": True, "holds": holds, "stories": seeds}
 
 
+def sample_groups_check(predicted: Mapping[str, str]) -> list[str]:
+    """What the end-to-end test asserts of the sample corpus and the seeds, as a list of the
+    groups it finds broken (empty: all hold)."""
+
+    def stories_of(*ids: str) -> int:
+        return len({predicted[i] for i in ids})
+
+    broken = [
+        f"{'/'.join(group)} split"
+        for group in (("001", "002", "003"), ("004", "005"), ("006", "007"), ("008", "009"))
+        if stories_of(*(f"sample-{n}" for n in group)) != 1
+    ]
+    if stories_of(*(f"sample-{n}" for n in ("001", "004", "006", "008", "010", "013", "018"))) < 7:
+        broken.append("distinct sample events merged")
+    if stories_of("seed-000", "seed-001", "seed-004") != 1:
+        broken.append("seed visit split")
+    if stories_of("seed-000", "seed-002", "seed-003") != 3:
+        broken.append("seeds 000/002/003 merged")
+    return broken
+
+
 def summary(values: Sequence[float]) -> dict[str, float]:
     """Min, 5th percentile, median and max of a list of similarities."""
     if not values:
