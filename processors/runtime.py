@@ -197,6 +197,8 @@ class Runtime:
 
     async def handle_stories(self, events: Sequence[Any], state: State) -> None:
         """Stage ``stories``: join each article to the best open story or start one."""
+        # A restart may hand us a backlog before warm_up has opened the stories sink.
+        await self.start()
         outputs: list[tuple[str, str, BaseModel] | Rejected] = []
         touched: set[str] = set()
         now = time.time()
