@@ -57,7 +57,7 @@ import hashlib
 import heapq
 import math
 import re
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -144,6 +144,72 @@ class StoryAssignment:
     story_id: str
     is_new: bool
     score: float | None
+
+
+class BatchState(MutableMapping[str, Any]):
+    """A write-back view of a story state for one batch of articles.
+
+    Reads see the batch's own writes; :meth:`flush` then writes each changed key once. On a
+    changelog-backed table that is one record per key per batch instead of one per
+    assignment (a common word's count changes with every article), and a batch that fails
+    before its flush leaves the table as it was, so its redelivery starts from a clean state.
+    """
+
+    def __init__(self, state: StoryState) -> None:
+        self._state = state
+        self._changed: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._changed:
+            value = self._changed[key]
+            if value is _DELETED:
+                raise KeyError(key)
+            return value
+        return self._state[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value at ``key`` as this batch sees it, else ``default``."""
+        value = self._changed.get(key, _MISSING)
+        if value is _MISSING:
+            return self._state.get(key, default)
+        return default if value is _DELETED else value
+
+    def __contains__(self, key: object) -> bool:
+        if key in self._changed:
+            return self._changed[key] is not _DELETED
+        return key in self._state
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._changed[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self:
+            raise KeyError(key)
+        self._changed[key] = _DELETED
+
+    def __iter__(self) -> Iterator[str]:
+        for key in self._state:
+            if key not in self._changed:
+                yield key
+        yield from (k for k, v in self._changed.items() if v is not _DELETED)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def flush(self) -> int:
+        """Write the batch's changes to the state; returns how many keys were written."""
+        for key, value in self._changed.items():
+            if value is _DELETED:
+                self._state.pop(key, None)
+            else:
+                self._state[key] = value
+        written = len(self._changed)
+        self._changed = {}
+        return written
+
+
+_DELETED: Any = object()
+_MISSING: Any = object()
 
 
 def features(

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from processors.stories import (
+    BatchState,
     StoryAssignment,
     StoryConfig,
     StoryFeatures,
@@ -236,3 +237,35 @@ def test_features_fold_plurals_and_weigh_place_words_less() -> None:
     assert "ferries" not in f.terms
     assert f.term_weights == {"north": 0.4, "varnia": 0.4}
     assert f.entity_weights == {"North Varnia": 0.4}
+
+
+def test_a_batch_view_writes_each_key_once_and_gives_the_same_stories() -> None:
+    class Counting(dict[str, Any]):
+        writes = 0
+
+        def __setitem__(self, key: str, value: Any) -> None:
+            self.writes += 1
+            super().__setitem__(key, value)
+
+    articles = [
+        ("a", T0, FERRY_A),
+        ("b", T0 + HOUR, FERRY_B),
+        ("v", T0 + 2 * HOUR, VOLCANO),
+        ("a", T0, FERRY_A),  # redelivered within the batch
+    ]
+    config = StoryConfig()
+    direct, table = Counting(), Counting()
+    expected = [assign_story(make(i, at, art), direct, config) for i, at, art in articles]
+    batch = BatchState(table)
+    got = [assign_story(make(i, at, art), batch, config) for i, at, art in articles]
+    assert table == {} and table.writes == 0  # nothing reaches the table before the flush
+    assert batch.flush() == len(table)
+    assert got == expected and table == direct
+    assert table.writes < direct.writes
+    # Deletions go through too, and a second flush has nothing left to write.
+    view = BatchState(table)
+    assert expire(view, T0 + 365 * 24 * HOUR, StoryConfig(keep_articles=0, keep_stories=0)) == 0
+    del view["m:now"]
+    assert "m:now" not in view and "m:now" in table
+    view.flush()
+    assert "m:now" not in table and BatchState(table).flush() == 0
