@@ -42,8 +42,9 @@ bench: $(STAMP) ## Benchmarks; each prints its ratio to a baseline measured in t
 	$(BIN)/newsflow stack up
 	$(BIN)/python -m benchmarks
 
-soak: $(STAMP) ## Long fault and soak tests
+soak: $(STAMP) ## Long fault and soak tests, and 12,000 generated hostile inputs
 	$(BIN)/newsflow stack up
+	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest tests/unit/test_hostile_input.py $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
 stack-up: $(STAMP) ## Start the local Kafka and Elasticsearch
