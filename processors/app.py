@@ -3,7 +3,7 @@
 ::
 
     raw ─clean─► dedup (1 partition) ─dedup─► work ─nlp─► stories (1 partition) ─stories─►
-        enriched ─sink─► <ns>-articles
+        enriched ─sink─► <ns>-articles ─alerts─► <ns>-alerts, <ns>.alerts ─notify─► webhooks
     dedup ─► duplicates ─copies (enrichment of the first-seen copy)─► enriched
     every stage ─► deadletter ─deadletters─► <ns>-deadletter
 
@@ -24,6 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from newsflow.names import Names
 from newsflow.settings import Settings
 from processors.health import ProgressTracker, observe, offsets_of
+from processors.notify import register_notifier
 from processors.runtime import Runtime
 
 
@@ -125,6 +126,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
     )
     agent(names.enriched_topic, "sink", 4 * batch, within)(runtime.handle_enriched)
     agent(names.deadletter_topic, "deadletters", batch, within)(runtime.handle_dead_letters)
+    register_notifier(app, topics[names.alerts_topic], settings)
 
     async def warm_up() -> None:
         await runtime.start()

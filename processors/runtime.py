@@ -22,6 +22,7 @@ from newsflow.errors import InvalidArticle
 from newsflow.names import Names
 from newsflow.settings import Settings
 from processors import dedup, metrics, minhash, stories
+from processors.alerting import AlertStage
 from processors.deadletter import dead_letter, dead_letter_id
 from processors.nlp import NlpPool
 from processors.pipeline import Enricher, Message, Rejected, copy_enrichment, prepare
@@ -65,6 +66,7 @@ class Runtime:
         self.enricher: Enricher | None = None
         self.es: Any = None
         self.sinks: dict[str, BulkSink] = {}
+        self.alerts: AlertStage | None = None
         self._lock = asyncio.Lock()
         self._expired_at: dict[str, float] = {}
 
@@ -92,6 +94,7 @@ class Runtime:
                 self.names.stories_index,
             ):
                 self.sinks[index] = BulkSink(self.es, index, self.backoff)
+            self.alerts = AlertStage(self.es, self.names, self.settings, self._send_alert)
             self.enricher = Enricher(pool)
 
     async def stop(self) -> None:
@@ -254,6 +257,10 @@ class Runtime:
         metrics.ARTICLES_OUT.labels("sink").inc(result.indexed)
         for doc_id, (kind, reason) in result.rejected.items():
             rejected.append(Rejected(docs[doc_id][0], "sink", InvalidArticle(kind, reason)))
+        # Stage ``alerts``: what was just indexed, before the batch is acked (idempotent).
+        assert self.alerts is not None
+        indexed = [a for i, (_, a) in docs.items() if i not in result.rejected]
+        await self.alerts.on_indexed([a for a in indexed if not a.is_duplicate])
         await self._send_outcomes(rejected)
 
     async def handle_dead_letters(self, events: Sequence[Any]) -> None:
@@ -340,6 +347,9 @@ class Runtime:
                 topic, key_text, record = outcome
                 sends.append((topic, key_text.encode(), codec.dumps(record)))
         await self._send_confirmed(sends)
+
+    async def _send_alert(self, key: bytes, value: bytes) -> None:
+        await self._send_confirmed([(self.names.alerts_topic, key, value)])
 
     async def _send_confirmed(self, sends: Sequence[tuple[str, bytes | None, bytes]]) -> None:
         """Send every record and wait for Kafka's acknowledgement; retry the lot on failure.
