@@ -28,7 +28,7 @@ from processors.notify import Notifier, NotifyConfig
 from processors.retry import Backoff
 from producers.files import txt_article
 from schemas.article import Article
-from tests.support import SAMPLE, VENV_BIN, Namespace
+from tests.support import SAMPLE, VENV_BIN, Namespace, WorkerProcess, wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -407,3 +407,72 @@ def test_over_the_throttle_alerts_go_out_in_one_digest(
     digest = webhook.posts[1]
     assert digest["text"].startswith("[calvera] 2 more matching articles (throttled):")
     assert len(digest["alert_ids"]) == 2
+
+
+# --- through a real worker ----------------------------------------------------------------------
+
+
+def replay(ns: Namespace, *paths: Path) -> None:
+    done = newsflow(ns, "replay", "--quiet", *map(str, paths))
+    assert done.returncode == 0, done.stderr
+
+
+def settled(ns: Namespace, messages: int, documents: int) -> None:
+    wait_for(
+        lambda: ns.committed_raw() == messages and ns.count(ns.names.articles_index) == documents,
+        timeout=300,
+        what=f"{messages} raw messages committed and {documents} documents",
+    )
+
+
+def test_a_worker_fires_alerts_once_and_a_failing_webhook_does_not_hold_it(
+    namespace: Namespace, webhook: Webhook, worker: WorkerProcess
+) -> None:
+    ns = namespace
+    webhook.statuses = [500]  # the first POST fails; it is retried by the sweep
+    subscribe(ns, "storm", '"Storm Greer"', "--webhook", webhook.url, "--throttle", "none")
+    subscribe(ns, "calvera", "Calvera AND strike*")
+    subscribe(ns, "calvera-story", "Calvera AND strike*", "--per-story")
+    subscribe(ns, "quake", "earthquake AND aftershocks")
+    files = list(SAMPLE.glob("*.txt"))
+    # Ids come from the content: the byte-identical copy (028) is the same document.
+    sample, documents = len(files), len({p.read_bytes() for p in files})
+
+    replay(ns, SAMPLE)
+    settled(ns, sample, documents)
+    # Article ids come from the content; find the first-seen copies by their headlines.
+    articles = [d for d in ns.articles() if not d["is_duplicate"]]
+
+    def article(prefix: str) -> str:
+        path = next(SAMPLE.glob(f"{prefix}_*.txt"))
+        title = txt_article(path.read_text(encoding="utf-8"))["title"]
+        return str(next(d["id"] for d in articles if d["title"] == title))
+
+    calvera = [article(n) for n in ("001", "002", "003")]
+    stories = {d["story_id"] for d in articles if d["id"] in calvera}
+    expected = {
+        f"storm:{article('004')}",
+        f"storm:{article('005')}",
+        f"quake:{article('013')}",  # not 027, its updated copy
+        *(f"calvera:{a}" for a in calvera),  # not 026, the syndicated copy
+    }
+    docs = alert_docs(ns)
+    assert {k for k in docs if not k.startswith("calvera-story:")} == expected
+    assert {k for k in docs if k.startswith("calvera-story:")} == {
+        f"calvera-story:story:{s}" for s in stories
+    }
+    assert len(topic_records(ns)) == len(docs)
+
+    def delivered() -> bool:
+        storms = [d for k, d in alert_docs(ns).items() if k.startswith("storm:")]
+        return all(d["delivery"]["status"] == "sent" for d in storms)
+
+    wait_for(delivered, timeout=120, what="both storm alerts delivered after a 500")
+    assert len(webhook.posts) == 3, "one failed POST, then each alert once"
+
+    # The same corpus again: documents re-indexed, nothing fires again.
+    replay(ns, SAMPLE)
+    settled(ns, 2 * sample, documents)
+    assert set(alert_docs(ns)) == set(docs)
+    assert len(topic_records(ns)) == len(docs)
+    assert len(webhook.posts) == 3
