@@ -87,6 +87,9 @@ def story_figures(
     run = evaluate.run_stories(originals, entities, config)
     run["seeds"] = evaluate.seed_check(run.pop("predicted"))
     result: dict[str, Any] = {"default": run, "config": asdict(config)}
+    result["writes_per_article_by_batch"] = {
+        n: evaluate.writes_per_article(originals, entities, config, n) for n in (1, 8, 64)
+    }
     runs = [
         evaluate.run_stories(order, entities, config)
         for order in evaluate.arrival_orders(originals, ARRIVAL_ORDERS)

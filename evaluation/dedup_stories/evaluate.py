@@ -175,6 +175,32 @@ class _WriteCountingDict(dict[str, Any]):
         super().__setitem__(key, value)
 
 
+def writes_per_article(
+    items: Sequence[Item],
+    entities: Mapping[str, Mapping[str, tuple[int, str]]],
+    config: stories.StoryConfig,
+    batch: int,
+) -> float:
+    """State writes (changelog records) per article when the ``stories`` stage assigns the
+    items ``batch`` at a time through a :class:`stories.BatchState`."""
+    state = _WriteCountingDict()
+    for start in range(0, len(items), batch):
+        view = stories.BatchState(state)
+        for item in items[start : start + batch]:
+            found = entities[item.id]
+            f = stories.features(
+                item.id,
+                item.published_at or 0.0,
+                item.title,
+                item.body,
+                {name: n for name, (n, _) in found.items()},
+                entity_labels={name: label for name, (_, label) in found.items()},
+            )
+            stories.assign_story(f, view, config)
+        view.flush()
+    return round(state.writes / max(1, len(items)), 1)
+
+
 def arrival_orders(items: Sequence[Item], count: int, seed: int = 5) -> list[list[Item]]:
     """``count`` arrival orders as the one-partition ``stories`` topic may see them: the
     articles spread over 4 partitions upstream, then merged back by batches of 1-8."""
