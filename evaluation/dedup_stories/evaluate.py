@@ -110,6 +110,19 @@ def lsh_recall(bands: int, rows: int, similarity: float) -> float:
     return 1.0 - (1.0 - similarity**rows) ** bands
 
 
+def story_features(item: Item, found: Mapping[str, tuple[int, str]]) -> stories.StoryFeatures:
+    """What the ``stories`` stage computes of an article (entities: name -> (count, label))."""
+    return stories.features(
+        item.id,
+        item.published_at or 0.0,
+        item.title,
+        item.body,
+        {name: n for name, (n, _) in found.items()},
+        source=item.source,
+        entity_labels={name: label for name, (_, label) in found.items()},
+    )
+
+
 def run_stories(
     items: Sequence[Item],
     entities: Mapping[str, Mapping[str, tuple[int, str]]],
@@ -122,16 +135,7 @@ def run_stories(
     predicted: dict[str, str] = {}
     spent = 0.0
     for item in items:
-        found = entities[item.id]
-        f = stories.features(
-            item.id,
-            item.published_at or 0.0,
-            item.title,
-            item.body,
-            {name: n for name, (n, _) in found.items()},
-            source=item.source,
-            entity_labels={name: label for name, (_, label) in found.items()},
-        )
+        f = story_features(item, entities[item.id])
         started = time.perf_counter()
         predicted[item.id] = stories.assign_story(f, state, config).story_id
         spent += time.perf_counter() - started
@@ -187,16 +191,7 @@ def writes_per_article(
     for start in range(0, len(items), batch):
         view = stories.BatchState(state)
         for item in items[start : start + batch]:
-            found = entities[item.id]
-            f = stories.features(
-                item.id,
-                item.published_at or 0.0,
-                item.title,
-                item.body,
-                {name: n for name, (n, _) in found.items()},
-                entity_labels={name: label for name, (_, label) in found.items()},
-            )
-            stories.assign_story(f, view, config)
+            stories.assign_story(story_features(item, entities[item.id]), view, config)
         view.flush()
     return round(state.writes / max(1, len(items)), 1)
 
