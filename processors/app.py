@@ -25,6 +25,7 @@ from newsflow.names import Names
 from newsflow.settings import Settings
 from processors.health import ProgressTracker, observe, offsets_of
 from processors.notify import register_notifier
+from processors.retry import Backoff, until_done
 from processors.runtime import Runtime
 
 
@@ -93,6 +94,8 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
 
     progress = ProgressTracker()  # for /healthz: is every partition moving or caught up?
 
+    retry_backoff = Backoff(base=1.0, cap=60.0)
+
     def agent(topic: str, name: str, size: int, wait: float) -> Any:
         """An agent that hands batches to ``handle`` and acks them after it returns."""
 
@@ -100,7 +103,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
             async def run(stream: Any) -> None:
                 async for events in stream.noack_take(size, within=wait):
                     progress.received(offsets_of(events))
-                    await handle(events)
+                    await until_done(handle, events, name, retry_backoff)
                     for event in events:
                         await stream.ack(event)
                     progress.acked(offsets_of(events))

@@ -8,6 +8,7 @@ MESSAGES_IN = Counter("newsflow_messages_in", "Messages read by a stage.", ["sta
 ARTICLES_OUT = Counter("newsflow_articles_out", "Articles a stage passed on.", ["stage"])
 DEAD_LETTERS = Counter("newsflow_dead_letters", "Messages dead-lettered.", ["stage", "error"])
 BULK_RETRIES = Counter("newsflow_bulk_retries", "Elasticsearch bulk requests retried.", ["index"])
+BATCH_RETRIES = Counter("newsflow_batch_retries", "Batches retried after an error.", ["stage"])
 SEND_RETRIES = Counter("newsflow_send_retries", "Kafka sends retried.", ["topic"])
 STAGE_SECONDS = Histogram(
     "newsflow_stage_seconds",

@@ -35,8 +35,9 @@ from schemas.work import Deduped, Prepared
 
 log = logging.getLogger("newsflow.worker")
 
-# Kafka's default max.message.bytes is 1 MiB; anything larger never reaches us anyway.
-MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+# Kafka's default max.message.bytes: a larger value cannot be a message of ours, and the
+# markup of a larger body would hold a batch for seconds while it is parsed.
+MAX_MESSAGE_BYTES = 1024 * 1024
 # How long a duplicate waits for its first-seen copy to be indexed before it gets its own
 # NER pass (the first copy may have been dead-lettered, or be far behind in a backlog).
 DUPLICATE_WAIT_SECONDS = 600.0
