@@ -188,18 +188,103 @@ def matching(
     from benchmarks.bench_pipeline import namespace
 
     with namespace(base, Path("/tmp")) as (settings, _):
-        return asyncio.run(_matching(settings, n_subs, batches, seed, batch))
+        try:
+            return asyncio.run(_matching(settings, n_subs, batches, seed, batch))
+        finally:
+            _drop_indices(settings)
+
+
+def throughput(
+    base: Settings, n: int = 600, n_subs: int = 1000, seed: int = 5, rounds: int = 1
+) -> dict[str, Any]:
+    """Ingest articles/s through a real worker with ``n_subs`` subscriptions and with none,
+    alternating ``rounds`` times on the same articles; the ratio is on over off."""
+    import tempfile
+
+    from benchmarks.bench_pipeline import _produce, _wait_done, namespace
+    from newsflow.localworker import LocalWorker
+
+    articles = generate(n, seed=seed)
+    texts = [f"{a.title}\n{a.body}" for a in articles]
+    seconds: dict[str, list[float]] = {"off": [], "on": []}
+    alerts = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(rounds):
+            for mode in ("off", "on"):
+                with namespace(base, Path(tmp)) as (settings, env):
+                    names = Names(settings.namespace)
+                    if mode == "on":
+                        subs = subscriptions(texts, n_subs, seed, datetime.now(UTC))
+                        _store(settings, names.subscriptions_index, subs)
+                    log = Path(tmp) / f"{settings.namespace}.log"
+                    worker = LocalWorker(env, log).start()
+                    try:
+                        started = time.perf_counter()
+                        _produce(settings, articles)
+                        _wait_done(settings, len(articles))
+                        seconds[mode].append(time.perf_counter() - started)
+                    finally:
+                        worker.stop()
+                    if mode == "on":
+                        alerts += _count(settings, names.alerts_index)
+                    _drop_indices(settings)
+    off, on = (n / statistics.median(seconds[m]) for m in ("off", "on"))
+    return {
+        "articles": n,
+        "subscriptions": n_subs,
+        "alerts_per_article": alerts / (n * rounds),
+        "alerts_off_aps": off,
+        "alerts_on_aps": on,
+        "ratio": on / off,
+        "seconds": seconds,
+    }
+
+
+def _store(settings: Settings, index: str, subs: Sequence[Subscription]) -> None:
+    es = es_client(settings)
+    try:
+        ops: list[dict[str, Any]] = []
+        for sub in subs:
+            ops += [{"index": {"_id": sub.id}}, sub.model_dump(mode="json")]
+        es.bulk(index=index, operations=ops, refresh=True)
+    finally:
+        es.close()
+
+
+def _drop_indices(settings: Settings) -> None:
+    """Delete the namespace's indices by name (wildcard deletes are refused by default)."""
+    es = es_client(settings)
+    try:
+        found = es.cat.indices(index=f"{settings.namespace}-*", format="json")
+        if found:
+            es.indices.delete(index=",".join(r["index"] for r in found))
+    finally:
+        es.close()
+
+
+def _count(settings: Settings, index: str) -> int:
+    es = es_client(settings)
+    try:
+        es.indices.refresh(index=index)
+        return int(es.count(index=index)["count"])
+    finally:
+        es.close()
 
 
 def run(
-    base: Settings | None = None, n_subs: int = 1000, batches: int = 20, seed: int = 5
+    base: Settings | None = None,
+    n_subs: int = 1000,
+    batches: int = 20,
+    seed: int = 5,
+    articles: int = 600,
 ) -> dict[str, Any]:
-    """Every figure of this benchmark (the stack must be up): batches of 64, and of 256
-    (what the sink hands over when a backlog fills its batches)."""
+    """Every figure of this benchmark (the stack must be up): matching in batches of 64 and
+    of 256 (what the sink hands over when a backlog fills its batches), and throughput."""
     base = base or load_settings()
     return {
         "matching": matching(base, n_subs, batches, seed),
         "matching_256": matching(base, n_subs, max(5, batches // 4), seed, batch=256),
+        "throughput": throughput(base, articles, n_subs, seed),
     }
 
 
@@ -209,8 +294,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subscriptions", type=int, default=1000)
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--throughput", type=int, default=600, help="articles (0: skip)")
+    parser.add_argument("--only-throughput", action="store_true")
     args = parser.parse_args(argv)
-    figures = run(n_subs=args.subscriptions, batches=args.batches, seed=args.seed)
+    if args.only_throughput:
+        base = load_settings()
+        figures = {"throughput": throughput(base, args.throughput, args.subscriptions, args.seed)}
+    else:
+        figures = run(None, args.subscriptions, args.batches, args.seed, args.throughput)
     print(json.dumps(figures, indent=2))
     return 0
 

@@ -38,6 +38,16 @@ STORIES = {"001": "port", "002": "port", "003": "port", "026": "port", "004": "s
 DUPLICATES = {"026": "001", "027": "013", "028": "020"}
 
 
+@pytest.fixture(autouse=True)
+def _drop_indices(namespace: Namespace) -> Iterator[None]:
+    """Delete the namespace's indices afterwards: the cluster holds at most 1000 shards."""
+    yield
+    found = namespace.es.cat.indices(index=f"{namespace.settings.namespace}-*", format="json")
+    names = [r["index"] for r in found]
+    if names:  # by name: wildcard deletes are refused (action.destructive_requires_name)
+        namespace.es.indices.delete(index=",".join(names))
+
+
 def corpus(ingested_at: datetime) -> list[Article]:
     """The sample corpus as enriched articles, in file order."""
     articles = []

@@ -26,6 +26,7 @@ from processors.alerts import (
     mask_url,
     match_search,
     matched,
+    named_clause,
     parse_throttle,
     subscription_filters,
 )
@@ -154,7 +155,9 @@ def test_filters_are_topics_entities_sources_and_time_unless_backfill() -> None:
 
 
 def test_a_match_search_names_each_subscription_within_the_batch_ids() -> None:
-    body = match_search([sub(id="a"), sub(id="b", query="port")], ["x", "y"])
+    body = match_search(
+        [named_clause(sub(id="a")), named_clause(sub(id="b", query="port"))], ["x", "y"]
+    )
     assert body["size"] == 2
     ids, named = body["query"]["bool"]["filter"]
     assert ids == {"ids": {"values": ["x", "y"]}}
