@@ -83,8 +83,8 @@ class FaultNamespace(Namespace):
         )
         return {h["_id"]: h["_version"] for h in hits}
 
-    def topic_values(self, topic: str) -> list[bytes]:
-        """Every record value of ``topic`` (for counting re-processed articles)."""
+    def topic_keys(self, topic: str) -> list[bytes]:
+        """Every record key of ``topic`` (for counting re-processed articles)."""
         from kafka import KafkaConsumer, TopicPartition
 
         from newsflow.clients import kafka_options
@@ -95,11 +95,11 @@ class FaultNamespace(Namespace):
             consumer.assign(tps)
             consumer.seek_to_beginning(*tps)
             ends = consumer.end_offsets(tps)
-            values: list[bytes] = []
+            keys: list[bytes] = []
             while any(consumer.position(tp) < ends[tp] for tp in tps):
                 for records in consumer.poll(timeout_ms=1000).values():
-                    values.extend(r.value for r in records)
-            return values
+                    keys.extend(r.key for r in records)
+            return keys
         finally:
             consumer.close()
 
@@ -198,7 +198,7 @@ class Outcome:
     dead_letters: int
     settle_seconds: float
     rewrites: int = 0  # documents written more than once (idempotent overwrites)
-    reprocessed: int = 0  # enriched records beyond one per article (work done twice)
+    reprocessed: int = 0  # enriched records beyond one per article id (work done again)
 
     def figures(self, **extra: Any) -> dict[str, Any]:
         return {**vars(self), **extra}
@@ -233,13 +233,15 @@ def assert_conserved(
     ids: Sequence[str],
     dead: int = 0,
     timeout: float = 300,
+    also: Sequence[str] = (),
 ) -> Outcome:
     """Settle, then check conservation and no duplicates for the articles ``ids``.
 
     ``ids`` holds the article id of each valid raw message (repeats allowed: the same
-    article sent twice is one document); ``dead`` is the number of dead letters expected.
+    article sent twice is one document); ``dead`` is the number of dead letters expected;
+    ``also`` the ids of documents that entered past ``<ns>.raw`` (written to a later topic).
     """
-    wanted = set(ids)
+    wanted = set(ids) | set(also)
     seconds = settle(ns, len(wanted), dead, timeout)
     # Settled means committed: a second look must find nothing new (no late writes).
     versions = ns.document_versions()
@@ -255,7 +257,7 @@ def assert_conserved(
         f"{messages} messages in {ns.names.raw_topic}, {len(ids)} articles sent"
     )
     assert not ns.lag(), f"uncommitted offsets left: {ns.lag()}"
-    enriched = len(ns.topic_values(ns.names.enriched_topic))
+    enriched = ns.topic_keys(ns.names.enriched_topic)
     _assert_alerts_unique(ns)
     return Outcome(
         messages=messages,
@@ -263,7 +265,7 @@ def assert_conserved(
         dead_letters=letters,
         settle_seconds=round(seconds, 1),
         rewrites=sum(v > 1 for v in versions.values()),
-        reprocessed=enriched - len(wanted),
+        reprocessed=len(enriched) - len(set(enriched)),
     )
 
 
@@ -324,3 +326,37 @@ def shuffled(items: Sequence[Item], seed: int) -> list[Item]:
     out = list(items)
     rng.shuffle(out)
     return out
+
+
+def reset_group_to_earliest(ns: FaultNamespace, timeout: float = 60) -> int:
+    """Rewind the worker group to the earliest offset of every topic it reads.
+
+    The group must be empty (its workers stopped); returns the messages it will read again.
+    """
+    from kafka import TopicPartition
+    from kafka.admin import OffsetSpec
+    from kafka.errors import NoError
+
+    from newsflow.clients import kafka_admin
+
+    ends = end_offsets(ns.settings, ns.consumed_topics)
+    specs = {TopicPartition(t, p): OffsetSpec.EARLIEST for t, p in ends}
+    admin = kafka_admin(ns.settings)
+    try:
+
+        def reset() -> bool:
+            result = admin.reset_group_offsets(ns.names.app_id, dict(specs))
+            return all(r["error"] is NoError for r in result.values())
+
+        wait_for(reset, timeout, "the group to be empty and its offsets reset", every=2.0)
+    finally:
+        admin.close()
+    return sum(ns.lag().values())
+
+
+def assigned(worker: Worker) -> set[tuple[str, int]]:
+    """The partitions ``worker`` says it consumes (its ``/healthz`` body)."""
+    import httpx
+
+    body = httpx.get(f"{worker.url}/healthz", timeout=5).json()
+    return {(p["topic"], p["partition"]) for p in body.get("partitions", [])}
