@@ -13,7 +13,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 _TRACKING = re.compile(r"^(utm_|mc_|fbclid$|gclid$|dclid$|msclkid$|igshid$|ref$|cmpid$)")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _WORDS = re.compile(r"\w+")
-_MAX_GIVEN_ID = 200
+# In UTF-8 bytes: Elasticsearch refuses an _id over 512 bytes, and refuses it for the whole
+# bulk request; alert ids add a prefix. 200 characters of emoji would be 800 bytes.
+_MAX_GIVEN_ID_BYTES = 200
 
 
 def _digest(text: str) -> str:
@@ -51,7 +53,8 @@ def article_id(given_id: str | None, url: str | None, clean_body: str) -> str:
     """The stable id of an article (see module docstring)."""
     if given_id and given_id.strip():
         given = given_id.strip()
-        return given if len(given) <= _MAX_GIVEN_ID else f"id-{_digest(given)}"
+        fits = len(given.encode("utf-8", "surrogatepass")) <= _MAX_GIVEN_ID_BYTES
+        return given if fits else f"id-{_digest(given)}"
     if url:
         normalized = normalize_url(url)
         if normalized:

@@ -27,3 +27,9 @@ def test_given_id_wins_then_url_then_content():
 def test_long_given_ids_are_hashed_to_fit_elasticsearch():
     long_id = "x" * 1000
     assert len(article_id(long_id, None, "b")) < 100
+
+
+def test_given_ids_are_measured_in_bytes_as_elasticsearch_does():
+    emoji = "\N{GRINNING FACE}" * 200  # 200 characters, 800 bytes: ES refuses over 512
+    assert article_id(emoji, None, "b").startswith("id-")
+    assert article_id("é" * 100, None, "b") == "é" * 100  # 200 bytes: kept
