@@ -15,11 +15,12 @@ from typing import Any
 from benchmarks.corpus import BenchArticle
 from benchmarks.machine import peak_rss_mb, process_tree
 from newsflow.bootstrap import bootstrap_namespace
-from newsflow.clients import es_client, kafka_admin, kafka_producer
+from newsflow.clients import es_client, kafka_producer
 from newsflow.localworker import LocalWorker
 from newsflow.names import Names
 from newsflow.offsets import lag
 from newsflow.settings import Settings, load_settings
+from newsflow.teardown import drop_namespace
 from schemas import codec
 from schemas.raw import RawArticle
 
@@ -34,33 +35,7 @@ def namespace(base: Settings, log_dir: Path) -> Iterator[tuple[Settings, dict[st
     try:
         yield settings, env
     finally:
-        _drop(settings)
-
-
-def _drop(settings: Settings) -> None:
-    names = Names(settings.namespace)
-    es = es_client(settings)
-    try:
-        es.indices.delete(
-            index=f"{settings.namespace}-*", allow_no_indices=True, expand_wildcards="all"
-        )
-    except Exception:  # a failed clean-up must not hide the figures
-        pass
-    finally:
-        es.close()
-    admin = kafka_admin(settings)
-    try:
-        existing = [
-            t
-            for t in admin.list_topics()
-            if t.startswith(f"{settings.namespace}.") or t.startswith(names.app_id)
-        ]
-        if existing:
-            admin.delete_topics(existing)
-    except Exception:
-        pass
-    finally:
-        admin.close()
+        drop_namespace(settings)
 
 
 def _produce(settings: Settings, articles: list[BenchArticle]) -> None:

@@ -17,6 +17,7 @@ from newsflow.localworker import LocalWorker, free_port
 from newsflow.names import Names
 from newsflow.offsets import committed_offsets, end_offsets
 from newsflow.settings import Settings, load_settings
+from newsflow.teardown import drop_namespace
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "corpus" / "seeds"
@@ -90,7 +91,9 @@ class Namespace:
         return sum(off for (topic, _), off in committed.items() if topic == self.names.raw_topic)
 
     def close(self) -> None:
+        """Delete the namespace (indices, templates, topics, group): a test leaves nothing."""
         self.es.close()
+        drop_namespace(self.settings)
 
 
 class WorkerProcess(LocalWorker):
