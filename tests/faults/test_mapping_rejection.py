@@ -35,6 +35,20 @@ def article(doc_id: str, source: str) -> bytes:
     return codec.dumps(Article(id=doc_id, body=body, ingested_at=now, source=source))
 
 
+def inject_enriched(ns: FaultNamespace, records: list[tuple[str, bytes]]) -> None:
+    """Write ``(id, value)`` records to ``<ns>.enriched`` partition 0, in one flush.
+
+    Sent before the worker starts, they reach the sink together: one bulk request.
+    """
+    producer = kafka_producer(ns.settings)
+    try:
+        for doc_id, value in records:
+            producer.send(ns.names.enriched_topic, key=doc_id.encode(), value=value, partition=0)
+        producer.flush()
+    finally:
+        producer.close()
+
+
 def test_a_mapping_conflict_dead_letters_one_document_and_indexes_the_rest_of_its_batch(
     shared_ns: FaultNamespace,
     workers: Callable[..., Worker],
@@ -44,20 +58,13 @@ def test_a_mapping_conflict_dead_letters_one_document_and_indexes_the_rest_of_it
     ns = shared_ns
     items = labelled_stream()[:60]
     ns.produce(value_of(i) for i in items)
-    # One partition, one flush, before the worker starts: the sink reads them as one batch.
     good = [f"enriched-good-{n}" for n in range(20)]
     poisoned = ["enriched-poison-a", "enriched-poison-b"]
     records = [(i, article(i, "Wire")) for i in good[:10]]
     records += [(poisoned[0], article(poisoned[0], IMMENSE))]
     records += [(i, article(i, "Wire")) for i in good[10:]]
     records += [(poisoned[1], article(poisoned[1], IMMENSE + "y"))]
-    producer = kafka_producer(ns.settings)
-    try:
-        for doc_id, value in records:
-            producer.send(ns.names.enriched_topic, key=doc_id.encode(), value=value, partition=0)
-        producer.flush()
-    finally:
-        producer.close()
+    inject_enriched(ns, records)
     worker = workers(ns)
 
     outcome = assert_conserved(ns, [i.id for i in items], dead=2, also=good)
@@ -94,4 +101,29 @@ def test_an_id_elasticsearch_refuses_costs_neither_that_article_nor_its_batch(
 
     derived = article_id(given, None, "A short article.")
     outcome = assert_conserved(ns, [i.id for i in items] + [derived], timeout=120)
+    record(outcome.figures())
+
+
+def test_a_document_that_fails_its_whole_bulk_request_is_dead_lettered_alone(
+    shared_ns: FaultNamespace,
+    workers: Callable[..., Worker],
+    record: Callable[[dict[str, Any]], None],
+) -> None:
+    """Another writer's record with a 600-byte id: Elasticsearch refuses the whole request.
+
+    The sink must find the document at fault, dead-letter it, and index the others.
+    """
+    ns = shared_ns
+    good = [f"enriched-good-{n}" for n in range(30)]
+    refused = "z" * 600
+    records = [(i, article(i, "Wire")) for i in good[:15]]
+    records += [(refused, article(refused, "Wire"))]
+    records += [(i, article(i, "Wire")) for i in good[15:]]
+    inject_enriched(ns, records)
+    workers(ns)
+
+    outcome = assert_conserved(ns, [], dead=1, also=good, timeout=120)
+    (letter,) = ns.dead_letters()
+    assert (letter["stage"], letter["key"]) == ("sink", refused), letter
+    assert letter["error"] == "action_request_validation_exception", letter
     record(outcome.figures())
