@@ -50,16 +50,31 @@ class BulkSink:
     async def write(self, docs: Sequence[tuple[str, dict[str, Any]]]) -> BulkResult:
         """Index ``(id, document)`` pairs; retry transient failures, report permanent ones."""
         result = BulkResult()
-        pending = list(docs)
+        await self._write(list(docs), result)
+        return result
+
+    async def _write(self, docs: list[tuple[str, dict[str, Any]]], result: BulkResult) -> None:
+        pending = docs
         attempt = 0
         while pending:
             try:
                 response = await self.es.bulk(operations=self._operations(pending), refresh=False)
             except Exception as exc:  # connection refused, timeouts, 429/5xx on the request
-                if not _transient_request_error(exc):
+                if _transient_request_error(exc):
+                    attempt = await self._wait(attempt, result, repr(exc))
+                    continue
+                refusal = _refused_request(exc)
+                if refusal is None:
                     raise
-                attempt = await self._wait(attempt, result, repr(exc))
-                continue
+                # One document can fail the whole request (an _id over 512 bytes, a body
+                # over http.max_content_length): halve until it stands alone, reject it.
+                if len(pending) == 1:
+                    result.rejected[pending[0][0]] = refusal
+                    return
+                half = len(pending) // 2
+                await self._write(pending[:half], result)
+                await self._write(pending[half:], result)
+                return
             retry: list[tuple[str, dict[str, Any]]] = []
             for (doc_id, doc), item in zip(pending, response["items"], strict=True):
                 failure = _item_error(item)
@@ -74,7 +89,6 @@ class BulkSink:
                 attempt = await self._wait(
                     attempt, result, f"{len(pending)} items rejected for now"
                 )
-        return result
 
     def _operations(self, docs: Sequence[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
         ops: list[dict[str, Any]] = []
@@ -93,6 +107,21 @@ class BulkSink:
         )
         await asyncio.sleep(delay)
         return attempt + 1
+
+
+def _refused_request(exc: Exception) -> tuple[str, str] | None:
+    """(kind, reason) when Elasticsearch refused the request for a document it holds.
+
+    Only these two: any other 4xx says something about the cluster, not the documents, and
+    must stop the batch rather than dead-letter all of it.
+    """
+    from elasticsearch import ApiError
+
+    if not isinstance(exc, ApiError):
+        return None
+    if exc.meta.status == 413 or exc.error == "action_request_validation_exception":
+        return str(exc.error), str(exc.message)[:500]
+    return None
 
 
 def _transient_request_error(exc: Exception) -> bool:
