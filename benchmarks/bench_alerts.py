@@ -281,11 +281,13 @@ def run(
     """Every figure of this benchmark (the stack must be up): matching in batches of 64 and
     of 256 (what the sink hands over when a backlog fills its batches), and throughput."""
     base = base or load_settings()
-    return {
+    figures = {
         "matching": matching(base, n_subs, batches, seed),
         "matching_256": matching(base, n_subs, max(5, batches // 4), seed, batch=256),
-        "throughput": throughput(base, articles, n_subs, seed),
     }
+    if articles > 0:
+        figures["throughput"] = throughput(base, articles, n_subs, seed)
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -295,11 +297,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--throughput", type=int, default=600, help="articles (0: skip)")
+    parser.add_argument("--rounds", type=int, default=1, help="throughput: off/on pairs")
     parser.add_argument("--only-throughput", action="store_true")
     args = parser.parse_args(argv)
     if args.only_throughput:
         base = load_settings()
-        figures = {"throughput": throughput(base, args.throughput, args.subscriptions, args.seed)}
+        figures = {
+            "throughput": throughput(
+                base, args.throughput, args.subscriptions, args.seed, args.rounds
+            )
+        }
     else:
         figures = run(None, args.subscriptions, args.batches, args.seed, args.throughput)
     print(json.dumps(figures, indent=2))

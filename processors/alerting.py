@@ -28,6 +28,7 @@ from newsflow.names import Names
 from newsflow.settings import Settings
 from processors import metrics
 from processors.alerts import (
+    SEARCH_FIELDS,
     TRANSIENT_STATUS,
     Batch,
     Subscription,
@@ -43,6 +44,8 @@ from processors.alerts import (
     matched,
     msearch_body,
     named_clause,
+    needs,
+    recent_search,
 )
 from processors.retry import Backoff
 from processors.sink import _transient_request_error
@@ -133,11 +136,16 @@ class SubscriptionCache:
     """
 
     def __init__(
-        self, es: AsyncElasticsearch, index: str, ttl: float = SUBSCRIPTIONS_TTL_SECONDS
+        self,
+        es: AsyncElasticsearch,
+        index: str,
+        ttl: float = SUBSCRIPTIONS_TTL_SECONDS,
+        track_new: bool = True,
     ) -> None:
         self.es = es
         self.index = index
         self.ttl = ttl
+        self.track_new = track_new
         self._subs: dict[str, Subscription] = {}
         self._new: list[Subscription] = []
         self._read_at = -float("inf")
@@ -152,9 +160,10 @@ class SubscriptionCache:
                 subs = await load_subscriptions(self.es, self.index)
                 # A first read cannot know what the batches before it saw: look back a while.
                 since = (self._read_wall or now - CATCH_UP_FIRST) - CATCH_UP_MARGIN
-                self._new += [
-                    s for i, s in subs.items() if i not in self._subs and s.created_at >= since
-                ]
+                if self.track_new:
+                    self._new += [
+                        s for i, s in subs.items() if i not in self._subs and s.created_at >= since
+                    ]
                 self._subs, self._read_at, self._read_wall = subs, time.monotonic(), now
             return self._subs
 
@@ -185,6 +194,7 @@ class AlertStage:
         self.backoff = Backoff()
         self.subscriptions = SubscriptionCache(es, names.subscriptions_index)
         self._clauses: dict[str, tuple[Subscription, dict[str, Any]]] = {}
+        self._standard: bool | None = None
 
     async def on_indexed(self, articles: Sequence[Article]) -> int:
         """Fire the alerts of articles just indexed; returns how many alerts are new.
@@ -192,19 +202,31 @@ class AlertStage:
         Idempotent: the same batch again fires nothing (alert ids are stable, writes create).
         """
         docs = {a.id: a.model_dump(mode="json") for a in articles if not a.is_duplicate}
-        current = await self.subscriptions.get() if docs else {}
+        if not docs:
+            return 0
+        current = await self.subscriptions.get()
         if len(self._clauses) > len(current):  # forget removed subscriptions
             self._clauses = {k: v for k, v in self._clauses.items() if k in current}
-        subs = current.values()
         fired = 0
-        for sub in self.subscriptions.take_new():
-            fired += await self.backfill(sub, since_created=True)
+        new = self.subscriptions.take_new()
+        if new:
+            fired += await self._catch_up(new)
+        started = time.monotonic()
+        fired += await self._fire(docs, list(current.values()))
+        metrics.STAGE_SECONDS.labels("alerts").observe(time.monotonic() - started)
+        return fired
+
+    async def _fire(
+        self, docs: Mapping[str, Mapping[str, Any]], subs: Sequence[Subscription]
+    ) -> int:
+        """Match indexed ``docs`` (id -> document) against ``subs``; store, send and log the
+        alerts that are new."""
         batch = Batch.of(docs)
-        eligible = {s.id: batch.eligible(s) for s in subs}
+        words = await self._standard_analysis()
+        eligible = {s.id: batch.eligible(s, needs(s.query) if words else None) for s in subs}
         candidates = [s for s in subs if eligible[s.id]]
         if not candidates:
-            return fired
-        started = time.monotonic()
+            return 0
         # Search sees a write only after a refresh; the batch must be visible to match it.
         await self._es("refresh", self.es.indices.refresh, index=self.names.articles_index)
         pairs = await self._match(candidates, eligible)
@@ -220,20 +242,38 @@ class AlertStage:
             if key not in done and key not in pending:
                 todo.setdefault(sid, []).append(aid)
         new = await self._details([(by_id[s], ids) for s, ids in todo.items()]) if todo else {}
-        fired += await self._publish(
+        return await self._publish(
             {k: a for k, a in new.items() if k not in done and k not in pending}, pending
         )
-        metrics.STAGE_SECONDS.labels("alerts").observe(time.monotonic() - started)
-        return fired
 
-    async def backfill(self, sub: Subscription, *, since_created: bool = False) -> int:
-        """Fire ``sub`` for every matching article already indexed (only those ingested after
-        it was made if ``since_created``); returns how many alerts are new."""
+    async def _catch_up(self, subs: Sequence[Subscription]) -> int:
+        """Run subscriptions this worker has just learnt of over the articles ingested since
+        the oldest of them was made, a page at a time, as if each page had just been indexed
+        (batches matched before the worker re-read the subscriptions ran without them)."""
+        await self._es("refresh", self.es.indices.refresh, index=self.names.articles_index)
+        since = min(s.created_at for s in subs)
+        fired = 0
+        after: list[Any] | None = None
+        while True:
+            body = recent_search(since, PAGE)
+            if after is not None:
+                body["search_after"] = after
+            response = await self._es(
+                "catch-up search", self.es.search, index=self.names.articles_index, **body
+            )
+            hits = response["hits"]["hits"]
+            fired += await self._fire({h["_id"]: h["_source"] for h in hits}, subs)
+            if len(hits) < PAGE:
+                return fired
+            after = hits[-1]["sort"]
+
+    async def backfill(self, sub: Subscription) -> int:
+        """Fire ``sub`` for every matching article already indexed; returns new alerts."""
         await self._es("refresh", self.es.indices.refresh, index=self.names.articles_index)
         fired = 0
         after: list[Any] | None = None
         while True:
-            body = backfill_search(sub, PAGE, since_created=since_created)
+            body = backfill_search(sub, PAGE)
             if after is not None:
                 body["search_after"] = after
             response = await self._es(
@@ -292,6 +332,24 @@ class AlertStage:
                 attempt += 1
             work = again
         return pairs
+
+    async def _standard_analysis(self) -> bool:
+        """Whether ``title`` and ``body`` are analyzed by the standard analyzer, which
+        :func:`processors.alerts.needs` assumes (else every subscription is searched)."""
+        if self._standard is None:
+            index = self.names.articles_index
+            found = await self._es("get index", self.es.indices.get, index=index)
+            definition = next(iter(found.values()))
+            fields = definition["mappings"].get("properties", {})
+            analysis = definition["settings"]["index"].get("analysis", {})
+            custom = {"analyzer", "search_analyzer", "search_quote_analyzer"}
+            self._standard = "default" not in analysis.get("analyzer", {}) and all(
+                fields.get(f, {}).get("type") == "text" and not custom & set(fields[f])
+                for f in SEARCH_FIELDS
+            )
+            if not self._standard:
+                log.warning("title or body not analyzed as standard: no word pre-selection")
+        return self._standard
 
     def _named(self, sub: Subscription) -> dict[str, Any]:
         """The named clause of ``sub``, built once per version of the subscription (a

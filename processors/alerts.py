@@ -115,7 +115,7 @@ def mask_url(url: str | None) -> str:
     return f"{parts.scheme}://{parts.netloc}/…" if parts.path.strip("/") else url
 
 
-# --- query safety -------------------------------------------------------------------------------
+# --- query strings: tokens, safety, what a match must contain ----------------------------------
 
 SEARCH_FIELDS = ("title", "body")
 MAX_QUERY_CHARS = 1000
@@ -125,7 +125,62 @@ MAX_PHRASE_SLOP = 50
 MIN_WILDCARD_PREFIX = 3
 # Lucene's classic query parser: these end a term unless escaped with '\'.
 _TERM_END = set(' \t\r\n\u3000()[]{}"^~:!/')
-_OPERATORS = {"AND", "OR", "NOT", "&&", "||"}
+_RUN = re.compile(r"[0-9a-z]+")
+_NUMBER = re.compile(r"\d+(\.\d+)?")
+
+TokenKind = Literal["term", "phrase", "field", "and", "or", "not", "must", "open", "close"]
+_KEYWORDS: dict[str, TokenKind] = {"AND": "and", "&&": "and", "OR": "or", "||": "or", "NOT": "not"}
+
+
+@dataclass(frozen=True)
+class Token:
+    """One unit of a query string: a term or phrase (unescaped text), a field prefix, an
+    operator or a parenthesis."""
+
+    kind: TokenKind
+    text: str = ""
+    fuzzy: bool = False
+    wildcard: int = -1  # position of the first unescaped * or ? in ``text``
+
+
+def tokens(query: str) -> list[Token]:
+    """The tokens of ``query`` as Lucene's classic parser reads it; what no alert query may
+    hold (regular expressions, ranges, abusive wildcards, fuzziness or slop, other fields)
+    is refused here with a :class:`ConfigError`."""
+    out: list[Token] = []
+    pos = 0
+    while pos < len(query):
+        char = query[pos]
+        if char.isspace():
+            pos += 1
+        elif char in "()+-!":
+            kinds: dict[str, TokenKind] = {"(": "open", ")": "close", "+": "must"}
+            out.append(Token(kinds.get(char, "not")))
+            pos += 1
+        elif char == '"':
+            text, pos = _phrase(query, pos)
+            out.append(Token("phrase", text))
+        elif char == "/":
+            raise ConfigError("regular expressions (/.../) are not allowed; escape '/' as '\\/'")
+        elif char in "[{":
+            raise ConfigError("ranges ([a TO b]) are not allowed in alert queries")
+        elif char == "^":
+            pos = _skip_boost(query, pos)  # a group's boost: (a b)^2
+        elif char in "]}~:":
+            raise ConfigError(f"unexpected {char!r} at character {pos + 1}")
+        else:
+            raw, pos = _read_term(query, pos)
+            if raw in _KEYWORDS:
+                out.append(Token(_KEYWORDS[raw]))
+            elif pos < len(query) and query[pos] == ":":
+                if raw not in SEARCH_FIELDS:
+                    raise ConfigError(f"field {raw!r} is not searchable; use title: or body:")
+                out.append(Token("field", raw))
+                pos += 1
+            else:
+                token, pos = _term(query, raw, pos)
+                out.append(token)
+    return out
 
 
 @dataclass(frozen=True)
@@ -149,33 +204,7 @@ def check_query(query: str) -> QueryInfo:
         raise ConfigError("the query is empty")
     if len(query) > MAX_QUERY_CHARS:
         raise ConfigError(f"the query is longer than {MAX_QUERY_CHARS} characters")
-    clauses = 0
-    pos = 0
-    while pos < len(query):
-        char = query[pos]
-        if char.isspace() or char in "()+-!":
-            pos += 1
-        elif char == '"':
-            pos = _check_phrase(query, pos)
-            clauses += 1
-        elif char == "/":
-            raise ConfigError("regular expressions (/.../) are not allowed; escape '/' as '\\/'")
-        elif char in "[{":
-            raise ConfigError("ranges ([a TO b]) are not allowed in alert queries")
-        elif char == "^":
-            pos = _skip_boost(query, pos)  # a group's boost: (a b)^2
-        elif char in "]}~:":
-            raise ConfigError(f"unexpected {char!r} at character {pos + 1}")
-        else:
-            text, pos = _read_term(query, pos)
-            if text in _OPERATORS:
-                continue
-            if pos < len(query) and query[pos] == ":":
-                _check_field(text)
-                pos += 1
-                continue
-            pos = _check_term(query, text, pos)
-            clauses += 1
+    clauses = sum(1 for t in tokens(query) if t.kind in ("term", "phrase"))
     if clauses > MAX_CLAUSES:
         raise ConfigError(f"the query has {clauses} terms and phrases; at most {MAX_CLAUSES}")
     return QueryInfo(clauses=clauses)
@@ -189,47 +218,60 @@ def _read_term(query: str, pos: int) -> tuple[str, int]:
     return query[start:pos], min(pos, len(query))
 
 
-def _check_field(name: str) -> None:
-    if name not in SEARCH_FIELDS:
-        raise ConfigError(f"field {name!r} is not searchable; use title: or body:")
+def _unescape(raw: str) -> tuple[str, int]:
+    """Text without escapes, and where its first unescaped wildcard is (-1: none)."""
+    text: list[str] = []
+    wildcard = -1
+    pos = 0
+    while pos < len(raw):
+        if raw[pos] == "\\" and pos + 1 < len(raw):
+            text.append(raw[pos + 1])
+            pos += 2
+            continue
+        if raw[pos] in "*?" and wildcard < 0:
+            wildcard = len(text)
+        text.append(raw[pos])
+        pos += 1
+    return "".join(text), wildcard
 
 
-def _check_phrase(query: str, pos: int) -> int:
+def _phrase(query: str, pos: int) -> tuple[str, int]:
     end = pos + 1
     while end < len(query) and query[end] != '"':
         end += 2 if query[end] == "\\" else 1
     if end >= len(query):
         raise ConfigError(f"unterminated quote at character {pos + 1}")
+    text = _unescape(query[pos + 1 : end])[0]
     pos = end + 1
     if pos < len(query) and query[pos] == "~":
         slop, pos = _read_number(query, pos + 1)
         if slop is not None and slop > MAX_PHRASE_SLOP:
             raise ConfigError(f"phrase slop ~{slop:g} is over {MAX_PHRASE_SLOP}")
-    return _skip_boost(query, pos)
+    return text, _skip_boost(query, pos)
 
 
-def _check_term(query: str, term: str, pos: int) -> int:
-    plain = re.sub(r"\\.", "a", term)  # escaped characters are literal letters here
-    wildcard = min((plain.find(c) for c in "*?" if c in plain), default=-1)
-    if term == "*":
+def _term(query: str, raw: str, pos: int) -> tuple[Token, int]:
+    text, wildcard = _unescape(raw)
+    if text == "*":
         pass  # every article (that passes the subscription's filters)
     elif wildcard == 0:
-        raise ConfigError(f"leading wildcard in {term!r} is not allowed")
+        raise ConfigError(f"leading wildcard in {raw!r} is not allowed")
     elif 0 < wildcard < MIN_WILDCARD_PREFIX:
         raise ConfigError(
-            f"wildcard term {term!r} needs at least {MIN_WILDCARD_PREFIX} characters before * or ?"
+            f"wildcard term {raw!r} needs at least {MIN_WILDCARD_PREFIX} characters before * or ?"
         )
-    if pos < len(query) and query[pos] == "~":
+    fuzzy = pos < len(query) and query[pos] == "~"
+    if fuzzy:
         edits, pos = _read_number(query, pos + 1)
         if edits is not None and (edits > MAX_FUZZY_EDITS or edits != int(edits)):
-            raise ConfigError(f"fuzzy {term}~{edits:g}: at most {MAX_FUZZY_EDITS} edits")
-        if len(plain) < MIN_WILDCARD_PREFIX:
-            raise ConfigError(f"fuzzy term {term!r} is too short")
-    return _skip_boost(query, pos)
+            raise ConfigError(f"fuzzy {raw}~{edits:g}: at most {MAX_FUZZY_EDITS} edits")
+        if len(text) < MIN_WILDCARD_PREFIX:
+            raise ConfigError(f"fuzzy term {raw!r} is too short")
+    return Token("term", text, fuzzy, wildcard), _skip_boost(query, pos)
 
 
 def _read_number(query: str, pos: int) -> tuple[float | None, int]:
-    match = re.compile(r"\d+(\.\d+)?").match(query, pos)
+    match = _NUMBER.match(query, pos)
     return (float(match.group(0)), match.end()) if match else (None, pos)
 
 
@@ -239,8 +281,92 @@ def _skip_boost(query: str, pos: int) -> int:
     return pos
 
 
+@dataclass(frozen=True)
+class Needs:
+    """What every article a query matches contains: one of ``words``, or a word starting
+    with one of ``prefixes`` (words here are runs of ASCII letters and digits, lowercased).
+
+    This is how a percolator skips most queries: a subscription whose needs appear in no
+    article of a batch cannot match it and is not searched. Elasticsearch still decides
+    every match; a wrong ``Needs`` could only drop a match, so each rule errs towards
+    "cannot tell" (None), which searches the subscription.
+    """
+
+    words: frozenset[str] = frozenset()
+    prefixes: frozenset[str] = frozenset()
+
+    def _rank(self) -> tuple[int, int]:
+        # Fewer alternatives first, then longer (rarer) words.
+        return len(self.words) + len(self.prefixes), -max(map(len, self.words | self.prefixes))
+
+
+@functools.lru_cache(maxsize=65536)
+def needs(query: str) -> Needs | None:
+    """What any article matching ``query`` must contain, or None when that cannot be told.
+
+    Valid for ``title`` and ``body`` analyzed by the standard analyzer (lowercase, split at
+    word boundaries, which never fall between two ASCII letters or digits), with AND as the
+    default operator: a token the query requires is then a substring of the article whose
+    letter-and-digit runs are runs of the article too.
+    """
+    found, _ = _group_needs(tokens(query), 0)
+    return found
+
+
+def _group_needs(toks: Sequence[Token], pos: int) -> tuple[Needs | None, int]:
+    """Needs of the clauses from ``pos`` to the closing parenthesis, and where that is."""
+    clauses: list[tuple[bool, Needs | None]] = []
+    has_or = negate = False
+    while pos < len(toks) and toks[pos].kind != "close":
+        token = toks[pos]
+        pos += 1
+        if token.kind == "or":
+            has_or = True
+        elif token.kind == "not":
+            negate = True
+        elif token.kind == "open":
+            inner, pos = _group_needs(toks, pos)
+            pos += 1
+            clauses.append((negate, inner))
+            negate = False
+        elif token.kind in ("term", "phrase"):
+            clauses.append((negate, _leaf_needs(token)))
+            negate = False
+        # "and", "must" and "field" change nothing here: fields only narrow a match.
+    positive = [n for negated, n in clauses if not negated]
+    if not positive:
+        return None, pos  # only exclusions: Elasticsearch matches everything else
+    if has_or:  # OR makes clauses optional: any positive clause may be the one that matched
+        if any(n is None for n in positive):
+            return None, pos
+        known = [n for n in positive if n is not None]
+        words = frozenset().union(*(n.words for n in known))
+        return Needs(words, frozenset().union(*(n.prefixes for n in known))), pos
+    # With AND as the default operator every positive clause is required: one is enough.
+    known = [n for n in positive if n is not None]
+    return (min(known, key=Needs._rank) if known else None), pos
+
+
+def _leaf_needs(token: Token) -> Needs | None:
+    if token.fuzzy or token.text == "*" or not token.text.isascii():
+        return None
+    text = token.text.lower()
+    if token.wildcard >= 0:
+        prefix = text[: token.wildcard]
+        runs = _RUN.findall(prefix)
+        if _RUN.fullmatch(prefix):
+            return Needs(prefixes=frozenset([prefix]))
+        # Only the runs before the last one are whole: the last may continue into the wildcard.
+        whole = runs[:-1] if prefix and prefix[-1].isalnum() else runs
+        return Needs(words=frozenset([max(whole, key=len)])) if whole else None
+    runs = _RUN.findall(text)
+    return Needs(words=frozenset([max(runs, key=len)])) if runs else None
+
+
 # --- search bodies ------------------------------------------------------------------------------
 
+# What Batch needs of an article: its words, filter values, ingestion time, story.
+BATCH_SOURCE = ["title", "body", "topics", "source", "entities.name", "ingested_at", "story_id"]
 # Enough of an article to build its alert (and order a story's articles).
 ALERT_SOURCE = ["id", "title", "url", "source", "published_at", "ingested_at", "story_id"]
 HIGHLIGHT = {
@@ -358,16 +484,44 @@ def detail_search(sub: Subscription, ids: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def backfill_search(sub: Subscription, size: int, *, since_created: bool) -> dict[str, Any]:
+_NOT_A_COPY = {"term": {"is_duplicate": True}}
+_OLDEST_FIRST = [{"ingested_at": "asc"}, {"id": "asc"}]
+
+
+def backfill_search(sub: Subscription, size: int) -> dict[str, Any]:
     """Every indexed non-duplicate article ``sub`` matches, oldest first (search_after pages)."""
-    query = subscription_query(sub, since_created=since_created)
-    query["bool"]["must_not"] = [{"term": {"is_duplicate": True}}]
+    query = subscription_query(sub, since_created=False)
+    query["bool"]["must_not"] = [_NOT_A_COPY]
     return {
         "size": size,
         "_source": ALERT_SOURCE,
         "query": query,
         "highlight": HIGHLIGHT,
-        "sort": [{"ingested_at": "asc"}, {"id": "asc"}],
+        "sort": _OLDEST_FIRST,
+    }
+
+
+def recent_search(since: datetime, size: int) -> dict[str, Any]:
+    """Non-duplicate articles ingested since ``since``, oldest first, with what
+    :class:`Batch` and alert ids need (search_after pages)."""
+    return {
+        "size": size,
+        "_source": [
+            "title",
+            "body",
+            "topics",
+            "source",
+            "entities.name",
+            "ingested_at",
+            "story_id",
+        ],
+        "query": {
+            "bool": {
+                "filter": [{"range": {"ingested_at": {"gte": es_time(since)}}}],
+                "must_not": [_NOT_A_COPY],
+            }
+        },
+        "sort": _OLDEST_FIRST,
     }
 
 
@@ -384,17 +538,21 @@ def msearch_body(searches: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Batch:
-    """A batch of article documents indexed by what subscription filters look at, so that
-    which articles each of a thousand subscriptions may match costs a few set operations."""
+    """A batch of article documents indexed by what subscriptions look at (filter values,
+    ingestion time, words), so that which articles each of a thousand subscriptions may
+    match costs a few set operations."""
 
     by_time: list[tuple[str, str]]  # (ingested_at as Elasticsearch stores it, id), sorted
     untimed: frozenset[str]
     by_field: dict[str, dict[str, frozenset[str]]]
+    by_word: dict[str, frozenset[str]] | None  # None: some document came without its text
+    words: list[str]  # sorted, for prefixes
 
     @classmethod
     def of(cls, docs: Mapping[str, Mapping[str, Any]]) -> Batch:
         """Index ``docs`` (article id -> document)."""
         tables: dict[str, dict[str, set[str]]] = {"topics": {}, "sources": {}, "entities": {}}
+        words: dict[str, set[str]] | None = {}
         timed: list[tuple[str, str]] = []
         untimed: set[str] = set()
         for doc_id, doc in docs.items():
@@ -411,23 +569,41 @@ class Batch:
                 untimed.add(doc_id)
             else:
                 timed.append((es_time(_as_datetime(ingested)), doc_id))
+            if words is not None and "body" in doc:
+                text = f"{doc.get('title') or ''}\n{doc['body']}".lower()
+                for word in set(_RUN.findall(text)):
+                    words.setdefault(word, set()).add(doc_id)
+            else:
+                words = None
         by_field = {f: {v: frozenset(i) for v, i in t.items()} for f, t in tables.items()}
-        return cls(sorted(timed), frozenset(untimed), by_field)
+        by_word = None if words is None else {w: frozenset(i) for w, i in words.items()}
+        return cls(sorted(timed), frozenset(untimed), by_field, by_word, sorted(by_word or ()))
 
-    def eligible(self, sub: Subscription) -> list[str]:
-        """Ids ``sub``'s filters let through: the exact keyword and time rules of its search,
-        so a subscription no article passes need not be searched at all."""
-        if sub.backfill:
-            ids = {i for _, i in self.by_time} | self.untimed
-        else:
-            start = bisect.bisect_left(self.by_time, (es_time(sub.created_at), ""))
-            ids = {i for _, i in self.by_time[start:]} | self.untimed
-        for field, wanted in (("topics", sub.topics), ("sources", sub.sources),
+    def eligible(self, sub: Subscription, wanted: Needs | None = None) -> list[str]:
+        """Ids ``sub`` may match: those its filters let through (the exact keyword and time
+        rules of its search) holding what its query needs (see :func:`needs`)."""
+        start = 0 if sub.backfill else bisect.bisect_left(self.by_time, (es_time(sub.created_at),))
+        ids = {i for _, i in self.by_time[start:]} | self.untimed
+        for field, values in (("topics", sub.topics), ("sources", sub.sources),
                               ("entities", sub.entities)):  # fmt: skip
-            if wanted:
+            if values and ids:
                 table = self.by_field[field]
-                ids &= set().union(*(table.get(v, frozenset()) for v in wanted))
+                ids &= set().union(*(table.get(v, frozenset()) for v in values))
+        if wanted is not None and self.by_word is not None and ids:
+            ids &= self._holding(wanted)
         return sorted(ids)
+
+    def _holding(self, wanted: Needs) -> set[str]:
+        assert self.by_word is not None
+        found: set[str] = set()
+        for word in wanted.words:
+            found |= self.by_word.get(word, frozenset())
+        for prefix in wanted.prefixes:
+            at = bisect.bisect_left(self.words, prefix)
+            while at < len(self.words) and self.words[at].startswith(prefix):
+                found |= self.by_word[self.words[at]]
+                at += 1
+        return found
 
 
 def _as_datetime(value: datetime | str) -> datetime:

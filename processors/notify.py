@@ -85,7 +85,7 @@ class Notifier:
         self.names = names
         self.http = http
         self.config = config or NotifyConfig()
-        self.subscriptions = SubscriptionCache(es, names.subscriptions_index)
+        self.subscriptions = SubscriptionCache(es, names.subscriptions_index, track_new=False)
         # Throttle windows of this process: subscription id -> (window start, posts in it).
         self.sent: dict[str, tuple[float, int]] = {}
         self._gate = asyncio.Semaphore(self.config.concurrency)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import subprocess
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -21,9 +22,18 @@ import httpx
 import pytest
 
 from newsflow.clients import async_es_client, kafka_options, kafka_producer
+from newsflow.errors import ConfigError
 from newsflow.offsets import end_offsets
 from newsflow.subscriptions import kafka_send
 from processors.alerting import AlertStage
+from processors.alerts import (
+    Batch,
+    Subscription,
+    check_query,
+    msearch_body,
+    needs,
+    string_query,
+)
 from processors.notify import Notifier, NotifyConfig
 from processors.retry import Backoff
 from producers.files import txt_article
@@ -486,3 +496,85 @@ def test_a_worker_fires_alerts_once_and_a_failing_webhook_does_not_hold_it(
     assert set(alert_docs(ns)) == set(docs)
     assert len(topic_records(ns)) == len(docs)
     assert len(webhook.posts) == 3
+
+
+# --- word pre-selection against Elasticsearch ---------------------------------------------------
+
+VOCABULARY = [
+    *("port", "strike", "strikers", "Calvera", "dock", "docks", "e-mail", "mail", "1,000"),
+    *("000", "O'Neil", "neil", "café", "cafe", "U.S.A", "usa", "Zürich", "rate", "rates"),
+    *("x2", "storm", "Greer", "harbour", "talks", "pay", "deal", "union"),
+]
+FILLER = ["the", "a", "of", "to", "in", "said", "on", "was", "by", "with", "for", "at", "from"]
+
+
+def _random_query(rng: random.Random, depth: int = 0) -> str:
+    parts = []
+    for n in range(rng.randint(1, 3)):
+        if n:
+            parts.append(rng.choice(["AND", "OR", "&&", "||", ""]))
+        prefix = rng.choice(["", "", "", "+", "-", "NOT ", "!", "title:", "body:"])
+        roll = rng.random()
+        if roll < 0.15 and depth < 2:
+            clause = f"({_random_query(rng, depth + 1)})"
+        elif roll < 0.3:
+            clause = f'"{rng.choice(VOCABULARY)} {rng.choice(VOCABULARY)}"' + rng.choice(["", "~3"])
+        elif roll < 0.4:
+            word = rng.choice([w for w in VOCABULARY if len(w) >= 4])
+            clause = word[: rng.randint(3, len(word))] + "*"
+        elif roll < 0.45:
+            clause = rng.choice([w for w in VOCABULARY if len(w) >= 4]) + "~1"
+        else:
+            clause = rng.choice(VOCABULARY).replace("-", "\\-").replace("/", "\\/")
+            clause = clause.upper() if rng.random() < 0.2 else clause
+        parts.append(prefix + clause)
+    return " ".join(p for p in parts if p)
+
+
+def test_word_pre_selection_never_drops_a_match_elasticsearch_makes(
+    namespace: Namespace,
+) -> None:
+    rng = random.Random(20261123)
+    punctuation = [" ", " ", ", ", ". ", " - ", "'s ", " (", ") "]
+    docs: dict[str, dict[str, Any]] = {}
+    for n in range(80):
+        words = [
+            rng.choice(VOCABULARY if rng.random() < 0.2 else FILLER) + rng.choice(punctuation)
+            for _ in range(30)
+        ]
+        article = Article(
+            id=f"d{n}", title=" ".join(rng.sample(VOCABULARY, 2)), body="".join(words),
+            ingested_at=datetime.now(UTC),
+        )  # fmt: skip
+        docs[article.id] = article.model_dump(mode="json")
+    ops: list[dict[str, Any]] = []
+    for doc_id, doc in docs.items():
+        ops += [{"index": {"_id": doc_id}}, doc]
+    namespace.es.bulk(index=namespace.names.articles_index, operations=ops, refresh=True)
+
+    queries = []
+    while len(queries) < 400:
+        query = _random_query(rng)
+        try:
+            check_query(query)
+        except ConfigError:
+            continue
+        queries.append(query)
+    searches = [{"size": len(docs), "_source": False, "query": string_query(q)} for q in queries]
+    responses = namespace.es.msearch(
+        index=namespace.names.articles_index, searches=msearch_body(searches)
+    )["responses"]
+    batch = Batch.of(docs)
+    created = datetime(2020, 1, 1, tzinfo=UTC)
+    pruned = checked = 0
+    for query, response in zip(queries, responses, strict=True):
+        if "error" in response:
+            continue  # Elasticsearch refuses it: validation would have too
+        checked += 1
+        hits = {h["_id"] for h in response["hits"]["hits"]}
+        sub = Subscription(id="s", query=query, created_at=created)
+        candidates = set(batch.eligible(sub, needs(query)))
+        assert hits <= candidates, (query, needs(query), sorted(hits - candidates))
+        pruned += len(docs) - len(candidates)
+    assert checked > 300
+    assert pruned > checked * len(docs) // 4, "pre-selection should skip most non-matches"

@@ -13,12 +13,14 @@ from newsflow.errors import ConfigError
 from processors import alerts
 from processors.alerts import (
     Batch,
+    Needs,
     Subscription,
     Throttle,
     admit,
     alert_id,
     alert_text,
     alerts_from_hits,
+    backfill_search,
     check_query,
     chunks,
     digest_text,
@@ -27,7 +29,9 @@ from processors.alerts import (
     match_search,
     matched,
     named_clause,
+    needs,
     parse_throttle,
+    recent_search,
     subscription_filters,
 )
 
@@ -99,6 +103,49 @@ def test_any_text_is_either_accepted_or_refused_cleanly(query: str) -> None:
         assert 0 <= info.clauses <= alerts.MAX_CLAUSES
 
 
+def test_a_batch_keeps_only_articles_holding_what_a_query_needs() -> None:
+    texts = {"a1": "Dockers strike at the port", "a2": "Docklands: a new harbour", "a3": "Pay"}
+    batch = Batch.of({i: doc(id=i, title=None, body=t) for i, t in texts.items()})
+    assert batch.eligible(sub(), needs("strike")) == ["a1"]
+    assert batch.eligible(sub(), needs("dock* OR pay")) == ["a1", "a2", "a3"]
+    assert batch.eligible(sub(), needs("harbour AND dock*")) == ["a2"]
+    assert batch.eligible(sub(), needs("NOT strike")) == ["a1", "a2", "a3"]
+    assert batch.eligible(sub(), needs("zeppelin")) == []
+
+
+def words(*found: str) -> Needs:
+    return Needs(words=frozenset(found))
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("strike", words("strike")),
+        ("Port STRIKE", words("strike")),  # all required: the longer (rarer) word is enough
+        ("port OR dock", words("port", "dock")),
+        ("strike AND (port OR dock*)", words("strike")),
+        ("(port OR dock*) AND ab", words("ab")),
+        ("(port OR dock*) AND (x OR y OR z)", Needs(frozenset(["port"]), frozenset(["dock"]))),
+        ('"walk out"~3', words("walk")),
+        ("title:strike -pay", words("strike")),
+        ("NOT strike", None),
+        ("-strike -pay", None),
+        ("strik~1", None),
+        ("*", None),
+        ("café", None),
+        ("e-mail", words("mail")),
+        ("O'Neil", words("neil")),
+        ("1,000", words("000")),
+        ("a\\-b*", words("a")),  # 'a-b*': only 'a' is a whole word before the wildcard
+        ("strike OR *", None),
+        ("strike OR strik~1", None),
+        ("a OR b c", words("a", "b", "c")),  # Lucene makes a, b optional and c required
+    ],
+)
+def test_needs_are_what_every_match_contains(query: str, expected: Needs | None) -> None:
+    assert needs(query) == expected
+
+
 # --- subscriptions ------------------------------------------------------------------------------
 
 
@@ -166,6 +213,18 @@ def test_a_match_search_names_each_subscription_within_the_batch_ids() -> None:
     qs = should[1]["bool"]["must"][0]["query_string"]
     assert qs["query"] == "port" and qs["default_operator"] == "AND"
     assert qs["fields"] == ["title", "body"] and qs["allow_leading_wildcard"] is False
+
+
+def test_backfill_and_catch_up_searches_skip_copies_oldest_first() -> None:
+    back = backfill_search(sub(topics=["labour"]), 500)
+    assert back["query"]["bool"]["filter"] == [{"terms": {"topics": ["labour"]}}]
+    assert back["query"]["bool"]["must_not"] == [{"term": {"is_duplicate": True}}]
+    assert back["sort"] == [{"ingested_at": "asc"}, {"id": "asc"}] and back["highlight"]
+    recent = recent_search(T0, 256)
+    assert recent["query"]["bool"]["filter"] == [
+        {"range": {"ingested_at": {"gte": "2026-11-01T12:00:00.123Z"}}}
+    ]
+    assert recent["size"] == 256 and "story_id" in recent["_source"]
 
 
 def test_chunks_keep_every_subscription_in_order_within_bounds() -> None:
