@@ -17,7 +17,7 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
@@ -99,32 +99,41 @@ async def call_es(
             attempt += 1
 
 
+async def pages(
+    es: AsyncElasticsearch, index: str, body: Mapping[str, Any], backoff: Backoff, what: str
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The hits of a sorted search, a page (``body["size"]`` hits) at a time (search_after)."""
+    after: list[Any] | None = None
+    while True:
+        page = dict(body) if after is None else {**body, "search_after": after}
+        response = await call_es(backoff, what, es.search, index=index, **page)
+        hits: list[dict[str, Any]] = response["hits"]["hits"]
+        yield hits
+        if len(hits) < body["size"]:
+            return
+        after = hits[-1]["sort"]
+
+
 async def load_subscriptions(es: AsyncElasticsearch, index: str) -> dict[str, Subscription]:
     """Every valid subscription of ``index`` by id (an unreadable one is logged and left out)."""
     from elasticsearch import NotFoundError
 
     subs: dict[str, Subscription] = {}
-    after: list[Any] | None = None
-    while True:
-        page: dict[str, Any] = {"size": PAGE, "sort": [{"id": "asc"}]}
-        if after is not None:
-            page["search_after"] = after
-        try:
-            response = await es.search(index=index, **page)
-        except NotFoundError:
-            return subs  # no subscription was ever made in this namespace
-        hits = response["hits"]["hits"]
-        for hit in hits:
-            try:
-                sub = Subscription.model_validate(hit["_source"])
-                check_query(sub.query)
-            except (ValidationError, ConfigError) as exc:
-                log.error("subscription ignored", extra={"id": hit["_id"], "why": str(exc)[:300]})
-                continue
-            subs[sub.id] = sub
-        if len(hits) < PAGE:
-            return subs
-        after = hits[-1]["sort"]
+    body = {"size": PAGE, "sort": [{"id": "asc"}]}
+    try:
+        async for hits in pages(es, index, body, Backoff(), "subscriptions"):
+            for hit in hits:
+                try:
+                    sub = Subscription.model_validate(hit["_source"])
+                    check_query(sub.query)
+                except (ValidationError, ConfigError) as exc:
+                    why = str(exc)[:300]
+                    log.error("subscription ignored", extra={"id": hit["_id"], "why": why})
+                    continue
+                subs[sub.id] = sub
+    except NotFoundError:
+        pass  # no subscription was ever made in this namespace
+    return subs
 
 
 class SubscriptionCache:
@@ -251,42 +260,25 @@ class AlertStage:
         the oldest of them was made, a page at a time, as if each page had just been indexed
         (batches matched before the worker re-read the subscriptions ran without them)."""
         await self._es("refresh", self.es.indices.refresh, index=self.names.articles_index)
-        since = min(s.created_at for s in subs)
+        body = recent_search(min(s.created_at for s in subs), PAGE)
         fired = 0
-        after: list[Any] | None = None
-        while True:
-            body = recent_search(since, PAGE)
-            if after is not None:
-                body["search_after"] = after
-            response = await self._es(
-                "catch-up search", self.es.search, index=self.names.articles_index, **body
-            )
-            hits = response["hits"]["hits"]
+        async for hits in self._pages(body, "catch-up search"):
             fired += await self._fire({h["_id"]: h["_source"] for h in hits}, subs)
-            if len(hits) < PAGE:
-                return fired
-            after = hits[-1]["sort"]
+        return fired
 
     async def backfill(self, sub: Subscription) -> int:
         """Fire ``sub`` for every matching article already indexed; returns new alerts."""
         await self._es("refresh", self.es.indices.refresh, index=self.names.articles_index)
         fired = 0
-        after: list[Any] | None = None
-        while True:
-            body = backfill_search(sub, PAGE)
-            if after is not None:
-                body["search_after"] = after
-            response = await self._es(
-                "backfill search", self.es.search, index=self.names.articles_index, **body
-            )
-            hits = response["hits"]["hits"]
+        async for hits in self._pages(backfill_search(sub, PAGE), "backfill search"):
             alerts = alerts_from_hits(sub, hits, datetime.now(UTC))
             done, pending = await self._existing(list(alerts))
             new = {k: a for k, a in alerts.items() if k not in done and k not in pending}
             fired += await self._publish(new, pending)
-            if len(hits) < PAGE:
-                return fired
-            after = hits[-1]["sort"]
+        return fired
+
+    def _pages(self, body: Mapping[str, Any], what: str) -> AsyncIterator[list[dict[str, Any]]]:
+        return pages(self.es, self.names.articles_index, body, self.backoff, what)
 
     # --- matching -----------------------------------------------------------------------------
 
