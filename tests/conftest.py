@@ -11,7 +11,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-from tests.support import Namespace, WorkerProcess
+from tests.support import SEEDS, Namespace, WorkerProcess
 
 # Property tests: "default" keeps `make test` quick; "long" (HYPOTHESIS_PROFILE=long, used
 # by `make soak`) generates over 10,000 cases across the suite. No deadline: the machine is
@@ -56,3 +56,11 @@ def worker(namespace: Namespace, log_dir: Path) -> Iterator[WorkerProcess]:
     proc = WorkerProcess(namespace, log_dir).start()
     yield proc
     proc.stop()
+
+
+@pytest.fixture(scope="session")
+def seeds() -> Path:
+    """The five real seed articles, which sit beside the repository (never copied into it)."""
+    if not any(SEEDS.glob("*.txt")):
+        pytest.skip(f"the seed articles are not at {SEEDS} (CI has them beside the repository)")
+    return SEEDS

@@ -12,7 +12,7 @@ import pytest
 
 from evaluation.dedup_stories.dataset import Item, base_articles, variants
 from producers.files import read_file
-from tests.support import SAMPLE, SEEDS, VENV_BIN, Namespace, WorkerProcess, wait_for
+from tests.support import SAMPLE, VENV_BIN, Namespace, WorkerProcess, wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -41,10 +41,10 @@ def _ner_count(worker: WorkerProcess) -> float:
 
 
 def test_sample_corpus_flags_copies_without_ner_and_groups_stories(
-    namespace: Namespace, worker: WorkerProcess
+    namespace: Namespace, worker: WorkerProcess, seeds: Path
 ) -> None:
     done = subprocess.run(
-        [str(VENV_BIN / "newsflow"), "replay", "--quiet", str(SAMPLE), str(SEEDS)],
+        [str(VENV_BIN / "newsflow"), "replay", "--quiet", str(SAMPLE), str(seeds)],
         env=namespace.env,
         capture_output=True,
         text=True,
@@ -54,7 +54,7 @@ def test_sample_corpus_flags_copies_without_ner_and_groups_stories(
     assert done.returncode == 0, done.stderr
     # 028 is a byte-identical copy of 020: same content id, so the same document.
     docs = _settle(namespace, messages=33, documents=32)
-    sample, seeds = _by_file(docs, SAMPLE), _by_file(docs, SEEDS)
+    sample, seed_docs = _by_file(docs, SAMPLE), _by_file(docs, seeds)
 
     for copy, first in {"026": "001", "027": "013"}.items():
         assert sample[copy]["is_duplicate"], copy
@@ -72,8 +72,8 @@ def test_sample_corpus_flags_copies_without_ner_and_groups_stories(
     for group in (("001", "002", "003"), ("004", "005"), ("006", "007"), ("008", "009")):
         assert len(story(*group)) == 1, f"{group} split over stories"
     assert len(story("001", "004", "006", "008", "010", "013", "018")) == 7
-    assert len(story("000", "001", "004", of=seeds)) == 1
-    assert len(story("000", "002", "003", of=seeds)) == 3
+    assert len(story("000", "001", "004", of=seed_docs)) == 1
+    assert len(story("000", "002", "003", of=seed_docs)) == 3
     assert all(d["story_id"] for d in docs)
     assert namespace.count(namespace.names.stories_index) == len({d["story_id"] for d in docs})
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from tests.support import SEEDS, VENV_BIN, Namespace, WorkerProcess, wait_for
+from tests.support import VENV_BIN, Namespace, WorkerProcess, wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -39,16 +40,16 @@ def _settled(ns: Namespace, messages: int, documents: int, dead: int = 0) -> Non
 
 
 def test_seed_articles_are_indexed_clean_with_entities_and_dates(
-    namespace: Namespace, worker: WorkerProcess
+    namespace: Namespace, worker: WorkerProcess, seeds: Path
 ) -> None:
-    done = _replay(namespace, str(SEEDS))
+    done = _replay(namespace, str(seeds))
     assert done.returncode == 0, done.stderr
     assert "sent 5" in done.stdout
     _settled(namespace, messages=5, documents=5)
 
     docs = namespace.articles()
-    seeds = sorted(SEEDS.glob("*.txt"))
-    dated = {p.read_text().lstrip().startswith("date ") for p in seeds}
+    files = sorted(seeds.glob("*.txt"))
+    dated = {p.read_text().lstrip().startswith("date ") for p in files}
     assert dated == {True, False}, "the seeds mix dated and undated files"
     for doc in docs:
         assert "Kim Jong Un" in doc["persons"], (doc["id"], doc["persons"])
@@ -60,12 +61,14 @@ def test_seed_articles_are_indexed_clean_with_entities_and_dates(
     assert with_dates == ["2024-11-30", "2024-11-30", "2024-12-01"]
 
 
-def test_replaying_twice_changes_no_count(namespace: Namespace, worker: WorkerProcess) -> None:
-    assert _replay(namespace, str(SEEDS)).returncode == 0
+def test_replaying_twice_changes_no_count(
+    namespace: Namespace, worker: WorkerProcess, seeds: Path
+) -> None:
+    assert _replay(namespace, str(seeds)).returncode == 0
     _settled(namespace, messages=5, documents=5)
     first = {d["id"]: d["ingested_at"] for d in namespace.articles()}
 
-    assert _replay(namespace, str(SEEDS)).returncode == 0
+    assert _replay(namespace, str(seeds)).returncode == 0
     _settled(namespace, messages=10, documents=5)
     assert set(first) == {d["id"] for d in namespace.articles()}
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from newsflow.reprocess import current_versions
-from tests.support import SEEDS, VENV_BIN, Namespace, WorkerProcess, wait_for
+from tests.support import VENV_BIN, Namespace, WorkerProcess, wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -24,9 +25,9 @@ def _newsflow(ns: Namespace, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_only_documents_enriched_by_an_older_version_are_reprocessed(
-    namespace: Namespace, worker: WorkerProcess
+    namespace: Namespace, worker: WorkerProcess, seeds: Path
 ) -> None:
-    assert _newsflow(namespace, "replay", "--quiet", str(SEEDS)).returncode == 0
+    assert _newsflow(namespace, "replay", "--quiet", str(seeds)).returncode == 0
     index = namespace.names.articles_index
     wait_for(lambda: namespace.count(index) == 5, 180, "5 seed documents")
     docs = namespace.articles()
@@ -54,9 +55,9 @@ def test_only_documents_enriched_by_an_older_version_are_reprocessed(
 
 
 def test_rewinding_the_raw_topic_needs_the_workers_stopped(
-    namespace: Namespace, worker: WorkerProcess
+    namespace: Namespace, worker: WorkerProcess, seeds: Path
 ) -> None:
-    assert _newsflow(namespace, "replay", "--quiet", str(SEEDS)).returncode == 0
+    assert _newsflow(namespace, "replay", "--quiet", str(seeds)).returncode == 0
     wait_for(lambda: namespace.committed_raw() == 5, 180, "seeds processed")
     refused = _newsflow(namespace, "reprocess", "--from", "raw")
     assert refused.returncode == 2
