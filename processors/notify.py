@@ -153,6 +153,8 @@ class Notifier:
             "delivery sweep",
             self.es.search,
             index=self.names.alerts_index,
+            # No alerts index yet (or deleted): nothing to sweep, not an error.
+            ignore_unavailable=True,
             size=500,
             seq_no_primary_term=True,
             sort=[{"delivery.next_attempt_at": "asc"}],
@@ -326,7 +328,14 @@ def register_notifier(
                 await stream.ack(event)
 
     async def sweep() -> None:
-        await notifier().sweep()
+        # A timer that raises crashes the whole worker: a failed sweep is logged and the
+        # next one tries again (the alerts it would have handled are still pending).
+        try:
+            await notifier().sweep()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("delivery sweep failed; the next one will try again")
 
     app.agent(alerts_topic, name="notify")(notify)
     app.timer(config.sweep_seconds, on_leader=True, name="notify_sweep")(sweep)
