@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from newsflow.offsets import lag
 from schemas.alert import Alert
 from tests.support import ROOT, SAMPLE, VENV_BIN, Namespace, WorkerProcess, free_port, wait_for
 
@@ -200,8 +201,14 @@ def _replay(ns: Namespace, path: Path) -> int:
 
 
 def _settled(ns: Namespace, sent: int) -> int:
-    """Wait until the worker committed every message and the index stopped growing."""
-    wait_for(lambda: ns.committed_raw() == sent, 240, f"{sent} raw messages committed")
+    """Wait until the worker drained every stage (copies come last) and the index settled."""
+    topics = list(ns.names.topic_partitions(1))
+
+    def drained() -> bool:
+        behind = sum(p.lag for p in lag(ns.settings, ns.names.app_id, topics))
+        return ns.committed_raw() == sent and behind == 0
+
+    wait_for(drained, 240, f"{sent} raw messages through every stage")
     counts: list[int] = []
 
     def steady() -> bool:
