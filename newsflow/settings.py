@@ -40,9 +40,7 @@ class Settings(BaseSettings):
     # --- where things are ---------------------------------------------------------------
     kafka_bootstrap: str = Field("localhost:9092", description="Kafka bootstrap servers.")
     es_url: str = Field("http://localhost:9200", description="Elasticsearch URL.")
-    namespace: str = Field(
-        "news", description="Prefix of every topic, index and the Faust app id."
-    )
+    namespace: str = Field("news", description="Prefix of every topic, index and the Faust app id.")
 
     # --- credentials (never in the repository) -----------------------------------------
     es_api_key: SecretStr | None = Field(None, description="Elasticsearch API key.")
