@@ -157,7 +157,7 @@ class Notifier:
             ignore_unavailable=True,
             size=500,
             seq_no_primary_term=True,
-            sort=[{"delivery.next_attempt_at": "asc"}],
+            sort=[{"delivery.next_attempt_at": {"order": "asc", "unmapped_type": "date"}}],
             query={
                 "bool": {
                     "filter": [

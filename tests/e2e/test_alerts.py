@@ -12,6 +12,7 @@ import json
 import random
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,9 +24,9 @@ import pytest
 
 from newsflow.clients import async_es_client, kafka_options, kafka_producer
 from newsflow.errors import ConfigError
-from newsflow.offsets import end_offsets
+from newsflow.offsets import end_offsets, lag
 from newsflow.subscriptions import kafka_send
-from processors.alerting import AlertStage
+from processors.alerting import SUBSCRIPTIONS_TTL_SECONDS, AlertStage
 from processors.alerts import (
     Batch,
     Subscription,
@@ -438,11 +439,19 @@ def replay(ns: Namespace, *paths: Path) -> None:
 
 
 def settled(ns: Namespace, messages: int, documents: int) -> None:
-    wait_for(
-        lambda: ns.committed_raw() == messages and ns.count(ns.names.articles_index) == documents,
-        timeout=300,
-        what=f"{messages} raw messages committed and {documents} documents",
-    )
+    """Wait until ``messages`` went all the way through the sink (and its alert stage)."""
+
+    def done() -> bool:
+        parts = lag(ns.settings, ns.names.app_id, [ns.names.raw_topic, ns.names.enriched_topic])
+        enriched = sum(p.committed for p in parts if p.topic == ns.names.enriched_topic)
+        return (
+            ns.committed_raw() == messages
+            and enriched >= messages
+            and all(p.lag == 0 for p in parts)
+            and ns.count(ns.names.articles_index) == documents
+        )
+
+    wait_for(done, timeout=300, what=f"{messages} messages through the sink, {documents} documents")
 
 
 def test_a_worker_fires_alerts_once_and_a_failing_webhook_does_not_hold_it(
@@ -578,3 +587,24 @@ def test_word_pre_selection_never_drops_a_match_elasticsearch_makes(
         pruned += len(docs) - len(candidates)
     assert checked > 300
     assert pruned > checked * len(docs) // 4, "pre-selection should skip most non-matches"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the NLP stage stamps ingested_at anew on every re-send, so a replayed article "
+    "looks newly ingested to a subscription made between the two replays (docs/ALERTS.md, "
+    "known limits); passes once re-sends keep their first ingested_at",
+)
+def test_a_subscription_made_between_two_replays_fires_nothing(
+    namespace: Namespace, worker: WorkerProcess
+) -> None:
+    ns = namespace
+    files = list(SAMPLE.glob("*.txt"))
+    documents = len({p.read_bytes() for p in files})
+    replay(ns, SAMPLE)
+    settled(ns, len(files), documents)
+    subscribe(ns, "late", '"Storm Greer"')
+    time.sleep(SUBSCRIPTIONS_TTL_SECONDS + 1)  # the worker has re-read the subscriptions
+    replay(ns, SAMPLE)
+    settled(ns, 2 * len(files), documents)
+    assert alert_docs(ns) == {}
