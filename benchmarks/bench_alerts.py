@@ -101,12 +101,9 @@ def subscriptions(
         lambda: f"{word()} AND {word()} AND {word()} AND NOT {word()}",
         lambda: f"({word()} OR {word()}) AND {word()} AND {word()}",
     ]
-    subs = []
-    for i in range(n):
-        sources = [rng.choice(SOURCES)] if rng.random() < 0.2 else []
-        query = rng.choice(shapes)() if rng.random() > 0.01 else word()
-        subs.append(Subscription(id=f"b{i}", query=query, sources=sources, created_at=created_at))
-    return subs
+    return _subscriptions(
+        rng, lambda: rng.choice(shapes)() if rng.random() > 0.01 else word(), n, created_at
+    )
 
 
 _SYLLABLES = [
@@ -159,10 +156,17 @@ def name_subscriptions(
         lambda: f"{name()} AND NOT {rng.choice(common)}",
         lambda: f'"{rng.choice(common)} {rng.choice(common)}" AND {name()}',
     ]
+    return _subscriptions(rng, lambda: rng.choice(shapes)(), n, created_at)
+
+
+def _subscriptions(
+    rng: random.Random, make_query: Callable[[], str], n: int, created_at: datetime
+) -> list[Subscription]:
+    """``n`` subscriptions, a fifth filtered on a source."""
     subs = []
     for i in range(n):
         sources = [rng.choice(SOURCES)] if rng.random() < 0.2 else []
-        query = rng.choice(shapes)()
+        query = make_query()
         subs.append(Subscription(id=f"b{i}", query=query, sources=sources, created_at=created_at))
     return subs
 
