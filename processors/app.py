@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from newsflow.names import Names
 from newsflow.settings import Settings
+from processors import rewind
 from processors.health import ProgressTracker, observe, offsets_of
 from processors.notify import register_notifier
 from processors.retry import Backoff, until_done
@@ -75,6 +76,8 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
         # Faust keeps table data and its pid lock under datadir: not in the working directory.
         datadir=str(datadir),
     )
+    # Faust must seek before it resumes the streams, or a rebalance leaves holes in them.
+    rewind.install()
     partitions = names.topic_partitions(settings.partitions)
     topics = {
         name: app.topic(name, key_serializer="raw", value_serializer="raw", partitions=count)
