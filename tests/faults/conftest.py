@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from newsflow.settings import Settings
-from tests.faults.harness import FaultNamespace, Worker
+from tests.faults.harness import Corpus, FaultNamespace, Worker, labelled_stream
 from tests.faults.proxy import EsFaultProxy
 from tests.faults.stack import private_stack as start_private_stack
 
@@ -76,6 +76,12 @@ def workers(log_dir: Path) -> Iterator[Callable[..., Worker]]:
     for worker in started:
         if worker.proc is not None:
             worker.kill()
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Corpus:
+    """The labelled stream (393 articles: 68 first copies, 325 copies) in a corpus file."""
+    return Corpus.write(tmp_path / "corpus.jsonl", labelled_stream())
 
 
 @pytest.fixture

@@ -142,6 +142,22 @@ class Worker(WorkerProcess):
 # --- the corpus ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Corpus:
+    """The labelled stream, as a file for ``newsflow replay`` and as items."""
+
+    path: Path
+    items: list[Item]
+
+    @property
+    def ids(self) -> list[str]:
+        return [i.id for i in self.items]
+
+    @classmethod
+    def write(cls, path: Path, items: list[Item]) -> Corpus:
+        return cls(write_jsonl(path, (value_of(i) for i in items)), items)
+
+
 def labelled_stream(seed: int = 7) -> list[Item]:
     """The labelled dedup/story stream: 68 originals and 5 copies of most (393 articles)."""
     return stream(seed)
