@@ -209,8 +209,13 @@ class AlertStage:
         """Fire the alerts of articles just indexed; returns how many alerts are new.
 
         Idempotent: the same batch again fires nothing (alert ids are stable, writes create).
+        Copies and articles of a replay with ``--no-alerts`` fire nothing.
         """
-        docs = {a.id: a.model_dump(mode="json") for a in articles if not a.is_duplicate}
+        docs = {
+            a.id: a.model_dump(mode="json")
+            for a in articles
+            if not a.is_duplicate and not a.alerts_suppressed
+        }
         if not docs:
             return 0
         current = await self.subscriptions.get()

@@ -485,13 +485,15 @@ def detail_search(sub: Subscription, ids: Sequence[str]) -> dict[str, Any]:
 
 
 _NOT_A_COPY = {"term": {"is_duplicate": True}}
+# Articles of a ``newsflow replay --no-alerts``: never a match, however they are reached.
+_SUPPRESSED = {"term": {"alerts_suppressed": True}}
 _OLDEST_FIRST = [{"ingested_at": "asc"}, {"id": "asc"}]
 
 
 def backfill_search(sub: Subscription, size: int) -> dict[str, Any]:
     """Every indexed non-duplicate article ``sub`` matches, oldest first (search_after pages)."""
     query = subscription_query(sub, since_created=False)
-    query["bool"]["must_not"] = [_NOT_A_COPY]
+    query["bool"]["must_not"] = [_NOT_A_COPY, _SUPPRESSED]
     return {
         "size": size,
         "_source": ALERT_SOURCE,
@@ -518,7 +520,7 @@ def recent_search(since: datetime, size: int) -> dict[str, Any]:
         "query": {
             "bool": {
                 "filter": [{"range": {"ingested_at": {"gte": es_time(since)}}}],
-                "must_not": [_NOT_A_COPY],
+                "must_not": [_NOT_A_COPY, _SUPPRESSED],
             }
         },
         "sort": _OLDEST_FIRST,

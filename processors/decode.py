@@ -105,6 +105,8 @@ def clean_article(raw: RawArticle) -> CleanArticle:
         language=raw.language.strip().lower() if raw.language else None,
         meta=raw.meta or {},
         content_hash=content_hash(body),
+        replay_tag=raw.replay_tag,
+        alerts_suppressed=bool(raw.alerts_suppressed),
     )
 
 

@@ -32,4 +32,6 @@ def enrich(
         content_hash=article.content_hash,
         meta=article.meta,
         enriched_by=enriched_by,
+        replay_tag=article.replay_tag,
+        alerts_suppressed=article.alerts_suppressed,
     )

@@ -20,6 +20,18 @@ from newsflow.settings import load_settings
 )
 @click.option("--loop", is_flag=True, help="Start again at the end, until interrupted.")
 @click.option(
+    "--tag",
+    metavar="NAME",
+    default=None,
+    help="Mark every article with replay_tag: NAME, so that dashboards can filter the replay "
+    "out (letters, digits, '.', '_', ':', '-').",
+)
+@click.option(
+    "--no-alerts",
+    is_flag=True,
+    help="The articles of this replay fire no alert (alerts_suppressed: true).",
+)
+@click.option(
     "--send-invalid",
     is_flag=True,
     help="Also publish records that are not valid articles (to exercise the dead-letter path).",
@@ -30,13 +42,16 @@ def replay(
     rate: float | None,
     speedup: float | None,
     loop: bool,
+    tag: str | None,
+    no_alerts: bool,
     send_invalid: bool,
     quiet: bool,
 ) -> None:
     """Replay corpus files or folders (.txt, .jsonl, .json, and .gz of them) to <ns>.raw.
 
     Each record is keyed by its article id and every send is confirmed by Kafka (acks=all);
-    invalid records are listed with file and line and skipped.
+    invalid records are listed with file and line and skipped. An article already indexed
+    takes the tag (or its absence) of the latest replay that sent it.
     """
     from tqdm import tqdm
 
@@ -44,10 +59,11 @@ def replay(
     from newsflow.clients import kafka_producer
     from newsflow.names import Names
     from producers.files import corpus_files
-    from producers.replay import Pacer, check_pacing, records
+    from producers.replay import Pacer, check_pacing, records, replay_stamp
     from producers.replay import replay as run_replay
 
     check_pacing(rate, speedup)
+    stamp = replay_stamp(tag, no_alerts)
     settings = load_settings()
     names = Names(settings.namespace)
     corpus_files(list(paths))  # fail fast on a bad path, before connecting
@@ -58,7 +74,7 @@ def replay(
             summary = run_replay(
                 producer,
                 names.raw_topic,
-                records(list(paths), loop),
+                records(list(paths), loop, stamp),
                 pacer=Pacer(rate, speedup),
                 send_invalid=send_invalid,
                 on_sent=lambda: bar.update(1),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -25,6 +25,8 @@ from processors.identity import article_id
 from schemas.raw import RawArticle
 
 SUFFIXES = (".txt", ".jsonl", ".json")
+# Raw-article fields set on every record of a replay (``--tag``, ``--no-alerts``).
+Stamp = Mapping[str, Any] | None
 _TITLE_MAX = 200
 _SENTENCE_END = (".", "!", "?", ":", '"', "”")
 
@@ -90,12 +92,17 @@ def txt_article(text: str) -> dict[str, Any]:
     return article
 
 
-def _record(path: Path, line: int, obj: Any) -> Record:
-    """A record for one decoded JSON value: keyed by article id when it is a valid article."""
+def _record(path: Path, line: int, obj: Any, stamp: Stamp) -> Record:
+    """A record for one decoded JSON value: keyed by article id when it is a valid article.
+
+    ``stamp`` fields (a replay's tag) are set on every object, replacing the file's own.
+    """
     try:
         check_json_value(obj)  # what the worker would refuse, and what cannot be re-encoded
     except InvalidArticle as exc:
         return Record(path, line, b"", error=exc.reason)
+    if stamp and isinstance(obj, dict):
+        obj = {**obj, **stamp}
     value = json.dumps(obj, ensure_ascii=False).encode("utf-8")
     if not isinstance(obj, dict):
         return Record(path, line, value, error=f"a JSON {type(obj).__name__}, not an object")
@@ -128,26 +135,26 @@ def _key_and_time(raw: RawArticle) -> tuple[str, float | None]:
     return clean.id, (clean.published_at.timestamp() if clean.published_at else None)
 
 
-def read_file(path: Path) -> Iterator[Record]:
-    """The records of one corpus file, in file order."""
+def read_file(path: Path, stamp: Stamp = None) -> Iterator[Record]:
+    """The records of one corpus file, in file order, each with the ``stamp`` fields."""
     kind = kind_of(path)
     try:
         with _open(path) as handle:
             if kind == ".txt":
-                yield _record(path, 1, txt_article(handle.read()))
+                yield _record(path, 1, txt_article(handle.read()), stamp)
             elif kind == ".json":
-                yield from _json_records(path, handle.read())
+                yield from _json_records(path, handle.read(), stamp)
             else:
                 for number, line in enumerate(handle, start=1):
                     if line.strip():
-                        yield _jsonl_record(path, number, line)
+                        yield _jsonl_record(path, number, line, stamp)
     except UnicodeDecodeError as exc:
         yield Record(path, 0, b"", error=f"not UTF-8 ({exc.reason})")
     except (OSError, EOFError) as exc:
         yield Record(path, 0, b"", error=f"unreadable: {exc}")
 
 
-def _json_records(path: Path, text: str) -> Iterator[Record]:
+def _json_records(path: Path, text: str, stamp: Stamp) -> Iterator[Record]:
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -157,10 +164,10 @@ def _json_records(path: Path, text: str) -> Iterator[Record]:
         yield Record(path, 1, text.encode("utf-8"), error="not JSON: nested too deeply")
         return
     for item in obj if isinstance(obj, list) else [obj]:
-        yield _record(path, 1, item)
+        yield _record(path, 1, item, stamp)
 
 
-def _jsonl_record(path: Path, number: int, line: str) -> Record:
+def _jsonl_record(path: Path, number: int, line: str, stamp: Stamp) -> Record:
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -169,10 +176,10 @@ def _jsonl_record(path: Path, number: int, line: str) -> Record:
         return Record(
             path, number, line.rstrip("\n").encode("utf-8"), error="not JSON: nested too deeply"
         )
-    return _record(path, number, obj)
+    return _record(path, number, obj, stamp)
 
 
-def read_corpus(paths: list[Path]) -> Iterator[Record]:
-    """Every record of every corpus file under ``paths``."""
+def read_corpus(paths: list[Path], stamp: Stamp = None) -> Iterator[Record]:
+    """Every record of every corpus file under ``paths``, each with the ``stamp`` fields."""
     for path in corpus_files(paths):
-        yield from read_file(path)
+        yield from read_file(path, stamp)

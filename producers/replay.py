@@ -2,10 +2,14 @@
 
 Pacing: ``--rate R`` caps articles per second; ``--speedup X`` keeps the gaps between
 ``published_at`` values, divided by X (event-time replay). Both may be combined.
+
+Marking: ``--tag NAME`` sets ``replay_tag`` and ``--no-alerts`` sets ``alerts_suppressed``
+on every article sent, so that dashboards can hide the replay and the alert stage skips it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -13,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from kafka.errors import KafkaError
+from pydantic import ValidationError
 
 from newsflow.errors import PipelineError
-from producers.files import Record, read_corpus
+from producers.files import Record, Stamp, read_corpus
+from schemas.raw import RawArticle
 
 
 @dataclass
@@ -61,10 +67,10 @@ class Pacer:
             self.sleep(due - now)
 
 
-def records(paths: list[Path], loop: bool) -> Iterator[Record]:
-    """The corpus records, once or forever."""
+def records(paths: list[Path], loop: bool, stamp: Stamp = None) -> Iterator[Record]:
+    """The corpus records, once or forever, each with the ``stamp`` fields."""
     while True:
-        yield from read_corpus(paths)
+        yield from read_corpus(paths, stamp)
         if not loop:
             return
 
@@ -81,6 +87,10 @@ def replay(
     """Send every valid record (and invalid ones with ``send_invalid``); wait for all acks."""
     summary = ReplaySummary()
     futures: list[tuple[Record, Any]] = []
+    # The first send would block on the topic's metadata after the pacer's clock started,
+    # and its late CreateTime shortens the first gap; fetch the metadata before pacing.
+    with contextlib.suppress(KafkaError):  # then the sends fail, each reported
+        producer.partitions_for(topic)
     for record in source:
         if record.error is not None:
             summary.skipped.append((str(record.path), record.line, record.error))
@@ -118,3 +128,20 @@ def check_pacing(rate: float | None, speedup: float | None) -> None:
         raise PipelineError("--rate must be a positive number of articles per second")
     if speedup is not None and speedup <= 0:
         raise PipelineError("--speedup must be a positive factor")
+
+
+def replay_stamp(tag: str | None, no_alerts: bool) -> dict[str, Any]:
+    """The raw-article fields ``--tag`` and ``--no-alerts`` set; a bad tag is refused."""
+    stamp: dict[str, Any] = {}
+    if tag is not None:
+        try:  # the raw schema's own rule: the CLI and the worker agree on what a tag is
+            RawArticle(body="-", replay_tag=tag)
+        except ValidationError:
+            raise PipelineError(
+                f"--tag {tag!r}: use up to 128 letters, digits, '.', '_', ':' or '-', "
+                "starting with a letter or digit"
+            ) from None
+        stamp["replay_tag"] = tag
+    if no_alerts:
+        stamp["alerts_suppressed"] = True
+    return stamp

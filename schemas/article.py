@@ -83,6 +83,8 @@ class Article(BaseModel):
     story_id: str | None = None
     content_hash: str | None = Field(None, description="Hash of the normalized clean body.")
     meta: dict[str, Any] = Field(default_factory=dict, description="Producer metadata (stored).")
+    replay_tag: str | None = Field(None, description="Tag of the replay that sent it, if any.")
+    alerts_suppressed: bool = Field(False, description="True: this article fires no alert.")
     enriched_by: dict[str, str] = Field(
         default_factory=dict,
         description="Versions that enriched it: pipeline, model, aliases, taxonomy.",

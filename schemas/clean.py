@@ -22,3 +22,5 @@ class CleanArticle(BaseModel):
     language: str | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
     content_hash: str
+    replay_tag: str | None = None
+    alerts_suppressed: bool = False

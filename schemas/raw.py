@@ -7,6 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# A replay tag is a keyword for dashboard filters: a short name, no spaces.
+REPLAY_TAG_MAX = 128
+REPLAY_TAG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+
 
 class RawArticle(BaseModel):
     """An article as a producer sends it. Only ``body`` is required."""
@@ -21,3 +25,12 @@ class RawArticle(BaseModel):
     published_at: datetime | None = Field(None, description="Publication time, ISO 8601.")
     language: str | None = Field(None, max_length=16, description="ISO 639-1 code, if known.")
     meta: dict[str, Any] | None = Field(None, description="Free-form producer metadata.")
+    replay_tag: str | None = Field(
+        None,
+        max_length=REPLAY_TAG_MAX,
+        pattern=REPLAY_TAG_PATTERN,
+        description="Names the replay that sent it (`newsflow replay --tag`), for filtering.",
+    )
+    alerts_suppressed: bool | None = Field(
+        None, description="True: fires no alert (`newsflow replay --no-alerts`)."
+    )

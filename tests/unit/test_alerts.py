@@ -215,15 +215,17 @@ def test_a_match_search_names_each_subscription_within_the_batch_ids() -> None:
     assert qs["fields"] == ["title", "body"] and qs["allow_leading_wildcard"] is False
 
 
-def test_backfill_and_catch_up_searches_skip_copies_oldest_first() -> None:
+def test_backfill_and_catch_up_searches_skip_copies_and_silenced_replays_oldest_first() -> None:
+    silent = [{"term": {"is_duplicate": True}}, {"term": {"alerts_suppressed": True}}]
     back = backfill_search(sub(topics=["labour"]), 500)
     assert back["query"]["bool"]["filter"] == [{"terms": {"topics": ["labour"]}}]
-    assert back["query"]["bool"]["must_not"] == [{"term": {"is_duplicate": True}}]
+    assert back["query"]["bool"]["must_not"] == silent
     assert back["sort"] == [{"ingested_at": "asc"}, {"id": "asc"}] and back["highlight"]
     recent = recent_search(T0, 256)
     assert recent["query"]["bool"]["filter"] == [
         {"range": {"ingested_at": {"gte": "2026-11-01T12:00:00.123Z"}}}
     ]
+    assert recent["query"]["bool"]["must_not"] == silent
     assert recent["size"] == 256 and "story_id" in recent["_source"]
 
 

@@ -91,6 +91,8 @@ def test_an_unknown_option_is_one_line_for_every_command(invoke: Invoke, command
         (["nosuchcommand"], "No such command"),
         (["replay"], "Missing argument"),
         (["replay", "--rate", "-1", "."], "--rate"),
+        (["replay", "--tag", "two words", "."], "--tag 'two words'"),
+        (["replay", "--tag", "", "."], "--tag ''"),
         (["worker", "--concurrency", "0"], "--concurrency"),
         (["deadletter", "list", "--limit", "0"], "--limit"),
         (["deadletter", "requeue"], "--error KIND, --id ID or --all"),
@@ -202,6 +204,9 @@ class _RefusingProducer:
 
     def send(self, topic: str, key: bytes | None, value: bytes) -> object:
         raise MessageSizeTooLargeError(f"The message is {len(value)} bytes")
+
+    def partitions_for(self, topic: str) -> set[int]:
+        return {0}
 
     def flush(self) -> None:
         pass

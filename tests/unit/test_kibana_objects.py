@@ -457,6 +457,20 @@ def test_live_feed_is_newest_first_without_duplicates(objects: list[dict[str, An
     assert hiding, f"Live feed must filter is_duplicate: false, has {filters}"
 
 
+def test_live_feed_hides_tagged_replays(objects: list[dict[str, Any]]) -> None:
+    feed = _by_title(objects, "search", "Live feed")
+    hiding = [
+        f
+        for f in _search_source(feed)["filter"]
+        if f["meta"]["key"] == "replay_tag"
+        and f["meta"]["type"] == "exists"
+        and f["meta"]["negate"]
+        and not f["meta"]["disabled"]
+        and f["query"] == {"exists": {"field": "replay_tag"}}
+    ]
+    assert hiding, "Live feed must hide documents of a tagged replay (NOT replay_tag exists)"
+
+
 # --- other namespaces -------------------------------------------------------------------------
 
 
