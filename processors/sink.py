@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from processors import metrics
 from processors.retry import Backoff
 
 log = logging.getLogger("newsflow.sink")
@@ -100,6 +101,9 @@ class BulkSink:
     async def _wait(self, attempt: int, result: BulkResult, why: str) -> int:
         delay = self.backoff.delay(attempt)
         result.retries += 1
+        # Counted now, not when the write returns: during an outage it does not return, and
+        # the retries are what an operator must see on /metrics.
+        metrics.BULK_RETRIES.labels(self.index).inc()
         log.warning(
             "bulk write to %s will be retried",
             self.index,
