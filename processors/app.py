@@ -24,10 +24,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from newsflow.names import Names
 from newsflow.settings import Settings
 from processors import rewind
-from processors.health import ProgressTracker, observe, offsets_of
+from processors.health import ProgressTracker, observe, offsets_of, record_lag
 from processors.notify import register_notifier
 from processors.retry import Backoff, until_done
 from processors.runtime import Runtime
+
+
+# See the producer settings in create_app (measured by ``make bench``, docs/SCALING.md).
+PRODUCER_LINGER_SECONDS = 0.005
+PRODUCER_BATCH_BYTES = 256 * 1024
 
 
 def _credentials(settings: Settings) -> Any:
@@ -68,6 +73,13 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         producer_acks=-1,
+        # Faust's producer sends each record as soon as it can (linger 0) in batches of at
+        # most 16 KiB: with dozens of records per article (table changelogs, four hops) the
+        # profile of a worker showed a third of its CPU in socket writes of tiny produce
+        # requests, and Kafka's JVM busy answering them. A few milliseconds of linger and
+        # larger batches make them a handful of requests per batch of articles.
+        producer_linger=PRODUCER_LINGER_SECONDS,
+        producer_max_batch_size=PRODUCER_BATCH_BYTES,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=1.0,
         web_port=settings.web_port,
@@ -154,6 +166,8 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
 
     @app.page("/metrics")
     async def prometheus(web: Any, request: Any) -> Any:
+        if runtime.enricher is not None:  # before that, the consumer may have no assignment
+            record_lag(observe(app, progress, topics, settings.stall_seconds))
         return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
 
     return app, runtime

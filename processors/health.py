@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from processors import metrics
+
 TP = tuple[str, int]
 
 
@@ -169,3 +171,11 @@ def observe(
     for tp, key in zip(assigned, keys, strict=True):
         tracker.update(key, position=committed.get(tp), end=ends.get(tp))
     return tracker.health(keys, stall_seconds)
+
+
+def record_lag(health: Health) -> None:
+    """Publish the lag of each assigned partition as ``newsflow_lag`` (unknown ones left out)."""
+    metrics.LAG.clear()  # partitions given to another worker must not linger
+    for p in health.partitions:
+        if p.lag is not None:
+            metrics.LAG.labels(p.topic, str(p.partition)).set(p.lag)

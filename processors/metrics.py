@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES_IN = Counter("newsflow_messages_in", "Messages read by a stage.", ["stage"])
 ARTICLES_OUT = Counter("newsflow_articles_out", "Articles a stage passed on.", ["stage"])
@@ -15,4 +15,11 @@ STAGE_SECONDS = Histogram(
     "Seconds a stage spent on one batch.",
     ["stage"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+# Set from the liveness tracker at each scrape (processors/health.py): the same figures as
+# /healthz, so an alert on lag and the liveness probe never disagree.
+LAG = Gauge(
+    "newsflow_lag",
+    "Messages not yet processed in an assigned partition (end offset - position).",
+    ["topic", "partition"],
 )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from prometheus_client import REGISTRY
 
-from processors.health import PartitionState, ProgressTracker, assess, observe
+from processors.health import PartitionState, ProgressTracker, assess, observe, record_lag
 
 RAW0 = ("ns.raw", 0)
 RAW1 = ("ns.raw", 1)
@@ -170,3 +171,18 @@ def test_observe_reads_assignment_commits_and_end_offsets(
     assert not observe(app, tracker, ["ns.raw"], STALL).ok
     app.monitor.tp_committed_offsets[RAW0] = 25  # the commit caught up
     assert observe(app, tracker, ["ns.raw"], STALL).ok
+
+
+def test_lag_on_metrics_is_the_lag_of_the_assigned_partitions_only(clock: Clock) -> None:
+    tracker = ProgressTracker(clock)
+    tracker.update(RAW0, position=10, end=25)
+    tracker.update(WORK, position=4, end=4)
+
+    def lag(topic: str, partition: int) -> float | None:
+        labels = {"topic": topic, "partition": str(partition)}
+        return REGISTRY.get_sample_value("newsflow_lag", labels)
+
+    record_lag(tracker.health([RAW0, RAW1, WORK], STALL))
+    assert (lag(*RAW0), lag(*WORK), lag(*RAW1)) == (15, 0, None)  # RAW1: nothing known yet
+    record_lag(tracker.health([WORK], STALL))  # RAW0 went to another worker
+    assert (lag(*RAW0), lag(*WORK)) == (None, 0)
