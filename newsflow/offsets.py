@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from newsflow.clients import kafka_admin, kafka_options
@@ -39,11 +40,28 @@ def end_offsets(settings: Settings, topics: list[str]) -> dict[tuple[str, int], 
         consumer.close()
 
 
-def committed_offsets(settings: Settings, group: str) -> dict[tuple[str, int], int]:
-    """The offsets ``group`` has committed, per partition."""
+def committed_offsets(
+    settings: Settings, group: str, timeout: float = 30.0
+) -> dict[tuple[str, int], int]:
+    """The offsets ``group`` has committed, per partition.
+
+    Retriable errors are retried for ``timeout`` seconds: for a few seconds after a broker
+    restart the group coordinator is still loading the offsets it holds, and answers
+    ``COORDINATOR_LOAD_IN_PROGRESS`` (or ``NOT_COORDINATOR``) instead of the offsets.
+    """
+    from kafka.errors import KafkaError
+
     admin = kafka_admin(settings)
+    deadline = time.monotonic() + timeout
     try:
-        offsets = admin.list_group_offsets({group: None}).get(group, {})
+        while True:
+            try:
+                offsets = admin.list_group_offsets({group: None}).get(group, {})
+                break
+            except KafkaError as exc:
+                if not exc.retriable or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
     finally:
         admin.close()
     return {(tp.topic, tp.partition): o.offset for tp, o in offsets.items() if o.offset >= 0}
