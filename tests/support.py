@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 import uuid
@@ -94,6 +95,20 @@ class Namespace:
         """Delete the namespace (indices, templates, topics, group): a test leaves nothing."""
         self.es.close()
         drop_namespace(self.settings)
+
+
+def run_newsflow(
+    ns: Namespace, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """The real ``newsflow`` command in ``ns``, its output captured."""
+    return subprocess.run(
+        [str(VENV_BIN / "newsflow"), *args],
+        env=ns.env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 class WorkerProcess(LocalWorker):

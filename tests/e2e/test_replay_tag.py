@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from producers.files import txt_article
-from tests.e2e.test_alerts import alert_docs, newsflow, settled, subscribe
-from tests.support import SAMPLE, Namespace, WorkerProcess
+from tests.e2e.test_alerts import alert_docs, settled, subscribe
+from tests.support import SAMPLE, Namespace, WorkerProcess, run_newsflow
 
 pytestmark = pytest.mark.stack
 
@@ -38,7 +38,7 @@ def test_tagged_and_silenced_replays(
         (tagged, "--tag", "drill-1"),
         (plain,),
     ):
-        done = newsflow(ns, "replay", "--quiet", *options, str(folder))
+        done = run_newsflow(ns, "replay", "--quiet", *options, str(folder))
         assert done.returncode == 0, done.stderr
     settled(ns, messages=3, documents=3)
 

@@ -4,7 +4,6 @@ Kafka gives each record (kafka-python stamps it when ``send`` is called, in mill
 from __future__ import annotations
 
 import json
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 
 from newsflow.clients import kafka_options
 from newsflow.offsets import end_offsets
-from tests.support import VENV_BIN, Namespace
+from tests.support import Namespace, run_newsflow
 
 pytestmark = pytest.mark.stack
 
@@ -33,14 +32,7 @@ def _corpus(path: Path, offsets_s: list[float]) -> Path:
 
 
 def _replay(ns: Namespace, *args: str) -> None:
-    done = subprocess.run(
-        [str(VENV_BIN / "newsflow"), "replay", "--quiet", *args],
-        env=ns.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_newsflow(ns, "replay", "--quiet", *args)
     assert done.returncode == 0, done.stderr
 
 
