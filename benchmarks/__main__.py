@@ -23,6 +23,7 @@ from benchmarks import (
     bench_nlp,
     bench_pipeline,
     bench_producer,
+    bench_replay_memory,
     bench_sink,
 )
 from benchmarks.corpus import generate
@@ -178,6 +179,20 @@ def _alerts_rows(base: Any, n: int) -> tuple[list[Row], dict[str, Any]]:
     return [row], {"alerts": result}
 
 
+def _replay_memory_rows(base: Any, mib: int) -> tuple[list[Row], dict[str, Any]]:
+    """Peak RSS of a replay of a ``mib`` MiB .jsonl.gz (docs/FEEDS.md has the 1 GiB run)."""
+    result = bench_replay_memory.run(base, mib)
+    row = Row(
+        f"replay memory: peak RSS on a {result['input_mib']:.0f} MiB .jsonl.gz",
+        result["peak_rss_mib"],
+        "MiB",
+        "RSS after the first tenth",
+        result["rss_first_tenth_mib"],
+        "flat (~1.0)",
+    )
+    return [row], {"replay_memory": result}
+
+
 def _table(rows: list[Row]) -> str:
     lines = [
         "| figure | value | baseline (same run) | ratio | target |",
@@ -190,7 +205,7 @@ def _table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-BENCHES = ("pipeline", "latency", "io", "dedup", "alerts")
+BENCHES = ("pipeline", "latency", "io", "dedup", "alerts", "replay-memory")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--alerts-articles", type=int, default=300, help="articles of the alerts on/off pair"
+    )
+    parser.add_argument(
+        "--replay-mib", type=int, default=64, help="input MiB of the replay memory bench (64)"
     )
     parser.add_argument(
         "--no-write",
@@ -227,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             "io": lambda: _io_rows(base, args.articles, log_dir),
             "dedup": _dedup_rows,
             "alerts": lambda: _alerts_rows(base, args.alerts_articles),
+            "replay-memory": lambda: _replay_memory_rows(base, args.replay_mib),
         }
         for name in BENCHES:
             if name not in chosen:
