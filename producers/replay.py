@@ -135,7 +135,7 @@ def replay_stamp(tag: str | None, no_alerts: bool) -> dict[str, Any]:
     stamp: dict[str, Any] = {}
     if tag is not None:
         try:  # the raw schema's own rule: the CLI and the worker agree on what a tag is
-            RawArticle(body="-", replay_tag=tag)
+            RawArticle.model_validate({"body": "-", "replay_tag": tag})
         except ValidationError:
             raise PipelineError(
                 f"--tag {tag!r}: use up to 128 letters, digits, '.', '_', ':' or '-', "
