@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -33,8 +33,10 @@ class LocalWorker:
         log_path: Path,
         concurrency: int | None = None,
         port: int | None = None,
+        args: Sequence[str] = (),
     ) -> None:
         self.env = dict(env)
+        self.args = list(args)  # more options of ``newsflow worker``
         self.log_path = log_path
         self.concurrency = concurrency
         self.port = port or free_port()
@@ -51,6 +53,7 @@ class LocalWorker:
         args = [sys.executable, "-m", "newsflow", "worker", "--web-port", str(self.port)]
         if self.concurrency:
             args += ["--concurrency", str(self.concurrency)]
+        args += self.args
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(

@@ -20,7 +20,14 @@ from newsflow.settings import load_settings
     default=None,
     help="Port of /healthz and /metrics [default: NEWSFLOW_WEB_PORT or 6066].",
 )
-def worker(concurrency: int | None, web_port: int | None) -> None:
+@click.option(
+    "--blocking-timeout",
+    type=click.FloatRange(min=0.01),
+    default=None,
+    help="Diagnostic: log a traceback (and raise in the code that runs) when the event loop "
+    "is blocked this many seconds [default: off].",
+)
+def worker(concurrency: int | None, web_port: int | None, blocking_timeout: float | None) -> None:
     """Run a Faust worker: raw articles in, enriched documents and dead letters out.
 
     More workers, here or on other machines, join one consumer group and share the
@@ -47,4 +54,7 @@ def worker(concurrency: int | None, web_port: int | None) -> None:
         loglevel=settings.log_level.upper(),
         logging_config=logging_config(settings),
         quiet=True,
+        # Faust's detector: a SIGALRM timer re-armed by the loop; an alarm means nothing let
+        # the loop run for that long (see docs/SCALING.md, the soak run).
+        blocking_timeout=blocking_timeout,
     ).execute_from_commandline()
