@@ -39,8 +39,10 @@ log = logging.getLogger("newsflow.worker")
 # markup of a larger body would hold a batch for seconds while it is parsed.
 MAX_MESSAGE_BYTES = 1024 * 1024
 # How long a duplicate waits for its first-seen copy to be indexed before it gets its own
-# NER pass (the first copy may have been dead-lettered, or be far behind in a backlog).
+# NER pass (the first copy may have been dead-lettered, or be far behind in a backlog), and
+# how long one batch waits before its copies are requeued (see handle_duplicates).
 DUPLICATE_WAIT_SECONDS = 600.0
+REQUEUE_AFTER_SECONDS = 5.0
 EXPIRE_EVERY_SECONDS = 60.0
 
 Send = Callable[[str, bytes | None, bytes], Awaitable[Any]]
@@ -139,6 +141,7 @@ class Runtime:
                 duplicate_of=decision.duplicate_of,
                 kind=decision.kind,
                 similarity=decision.similarity,
+                first_seen=dedup.first_seen(state, article.id, now),
             )
             topic = self.names.duplicates_topic if decision.is_duplicate else self.names.work_topic
             outputs.append((topic, article.id, record))
@@ -166,38 +169,55 @@ class Runtime:
         )
 
     async def handle_duplicates(self, events: Sequence[Any]) -> None:
-        """Stage ``dedup`` (copies): take entities, topics and story from the first copy."""
+        """Stage ``dedup`` (copies): take entities, topics and story from the first copy.
+
+        A copy whose first copy is not indexed yet waits a few seconds at most, then goes
+        back to the end of ``<ns>.duplicates``: a batch held longer would hold the group's
+        rebalances (Faust waits for batches in flight), and the first copy may be behind
+        that very rebalance. After ``DUPLICATE_WAIT_SECONDS`` it gets its own NER pass.
+        """
         await self.start()
         parsed = list(self._parse(events, Deduped, "dedup"))
-        waiting = [(m, i) for m, i in parsed if isinstance(i, Deduped)]
+        waiting = [i for _, i in parsed if isinstance(i, Deduped)]
         outputs: list[tuple[str, str, BaseModel] | Rejected] = [
             i for _, i in parsed if isinstance(i, Rejected)
         ]
-        deadline = time.monotonic() + DUPLICATE_WAIT_SECONDS
+        deadline = time.monotonic() + REQUEUE_AFTER_SECONDS
         attempt = 0
         while waiting:
-            originals = await self._originals({i.duplicate_of or "" for _, i in waiting})
+            originals = await self._originals({i.duplicate_of or "" for i in waiting})
             now = datetime.now(UTC)
-            still: list[tuple[Message, Deduped]] = []
-            for message, item in waiting:
+            still: list[Deduped] = []
+            for item in waiting:
                 original = originals.get(item.duplicate_of or "")
                 if original is not None:
                     copy = copy_enrichment(item, original, now)
                     outputs.append((self.names.enriched_topic, copy.id, copy))
                 else:
-                    still.append((message, item))
+                    still.append(item)
             waiting = still
             if waiting and time.monotonic() > deadline:
-                log.warning("first copies never indexed; copies get NER", extra={"n": len(waiting)})
-                outputs.extend(
-                    (self.names.work_topic, i.article.id, i.model_copy(update={"force_nlp": True}))
-                    for _, i in waiting
-                )
+                outputs.extend(self._requeue(waiting, now))
                 break
             if waiting:
-                await asyncio.sleep(min(5.0, self.backoff.delay(attempt)))
+                await asyncio.sleep(min(1.0, self.backoff.delay(attempt)))
                 attempt += 1
         await self._send_outcomes(outputs)
+
+    def _requeue(self, waiting: list[Deduped], now: datetime) -> list[tuple[str, str, BaseModel]]:
+        """Copies still without their first copy: back to the queue, or to NER when overdue."""
+        requeued, overdue = [], []
+        for item in waiting:
+            since = item.waiting_since or now
+            if (now - since).total_seconds() < DUPLICATE_WAIT_SECONDS:
+                update = {"waiting_since": since}
+                requeued.append((self.names.duplicates_topic, item.article.id, item, update))
+            else:
+                overdue.append((self.names.work_topic, item.article.id, item, {"force_nlp": True}))
+        if overdue:
+            log.warning("first copies never indexed; copies get NER", extra={"n": len(overdue)})
+        metrics.ARTICLES_OUT.labels("dedup_requeued").inc(len(requeued))
+        return [(t, k, i.model_copy(update=u)) for t, k, i, u in requeued + overdue]
 
     async def handle_stories(self, events: Sequence[Any], state: State) -> None:
         """Stage ``stories``: join each article to the best open story or start one."""
@@ -254,7 +274,6 @@ class Runtime:
         sink = self.sinks[self.names.articles_index]
         result = await sink.write([(i, a.model_dump(mode="json")) for i, (_, a) in docs.items()])
         metrics.STAGE_SECONDS.labels("sink").observe(time.monotonic() - started)
-        metrics.BULK_RETRIES.labels(self.names.articles_index).inc(result.retries)
         metrics.ARTICLES_OUT.labels("sink").inc(result.indexed)
         for doc_id, (kind, reason) in result.rejected.items():
             rejected.append(Rejected(docs[doc_id][0], "sink", InvalidArticle(kind, reason)))

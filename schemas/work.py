@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict
 
 from schemas.clean import CleanArticle
@@ -28,3 +30,9 @@ class Deduped(BaseModel):
     similarity: float | None = None
     # Set when the first-seen copy never reached the index: the copy gets its own NER pass.
     force_nlp: bool = False
+    # When the dedup stage first saw this id (the document's ``ingested_at``): a re-send keeps
+    # it, so a replayed article is not new to a subscription made since it was first seen.
+    first_seen: datetime | None = None
+    # Since when this copy waits for its first-seen copy to be indexed (it is requeued to
+    # ``<ns>.duplicates`` meanwhile, so that no batch is held long).
+    waiting_since: datetime | None = None
