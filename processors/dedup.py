@@ -48,6 +48,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import numpy as np
@@ -194,6 +195,13 @@ def _near(
     if best is None:
         return None
     return DedupDecision(True, best[2], "near", round(best[0], 4))
+
+
+def first_seen(state: DedupState, article_id: str, default: float) -> datetime:
+    """When ``article_id`` with its current content was first decided (``default`` if never)."""
+    record = state.get(f"a:{article_id}")
+    seen_at = float(record["t"]) if record else default
+    return datetime.fromtimestamp(seen_at, UTC)
 
 
 def _bucket(value: str | list[str] | None) -> list[str]:

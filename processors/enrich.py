@@ -10,7 +10,12 @@ from schemas.clean import CleanArticle
 
 
 def enrich(
-    article: CleanArticle, analysis: Analysis, *, ingested_at: datetime, enriched_by: dict[str, str]
+    article: CleanArticle,
+    analysis: Analysis,
+    *,
+    ingested_at: datetime,
+    processed_at: datetime,
+    enriched_by: dict[str, str],
 ) -> Article:
     """The document for ``<ns>-articles``: the clean article plus what the analysis found."""
     facets = analysis.facets
@@ -22,6 +27,7 @@ def enrich(
         body=article.body,
         published_at=article.published_at,
         ingested_at=ingested_at,
+        processed_at=processed_at,
         language=analysis.language,
         persons=facets.persons,
         organizations=facets.organizations,

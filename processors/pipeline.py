@@ -77,7 +77,11 @@ def copy_enrichment(item: Deduped, original: dict[str, Any], now: datetime) -> A
     topics = [TopicScore(slug, 0.0) for slug in original.get("topics", [])]
     analysis = Analysis(original.get("language") or "en", facets, topics, original.get("tags", []))
     article = enrich(
-        item.article, analysis, ingested_at=now, enriched_by=original.get("enriched_by", {})
+        item.article,
+        analysis,
+        ingested_at=item.first_seen or now,
+        processed_at=now,
+        enriched_by=original.get("enriched_by", {}),
     )
     return article.model_copy(
         update={
@@ -105,7 +109,11 @@ class Enricher:
         for item, analysis, message in zip(items, analyses, messages, strict=True):
             try:
                 article = enrich(
-                    item.article, analysis, ingested_at=now, enriched_by=self.pool.versions
+                    item.article,
+                    analysis,
+                    ingested_at=item.first_seen or now,
+                    processed_at=now,
+                    enriched_by=self.pool.versions,
                 )
                 if item.is_duplicate:  # a copy whose first copy never reached the index
                     article = article.model_copy(

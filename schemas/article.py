@@ -70,7 +70,12 @@ class Article(BaseModel):
     title: str | None = None
     body: str = Field(min_length=1, description="Clean text, no markup.")
     published_at: datetime | None = None
-    ingested_at: datetime
+    ingested_at: datetime = Field(
+        description="When newsflow first saw the article; a re-send or replay keeps it."
+    )
+    processed_at: datetime | None = Field(
+        None, description="When this version of the document was made (live tails follow it)."
+    )
     language: str | None = None
     persons: list[str] = Field(default_factory=list)
     organizations: list[str] = Field(default_factory=list)

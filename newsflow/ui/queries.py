@@ -43,6 +43,9 @@ FACET_SIZE = 12
 STREAM_BATCH = 100
 COPIES_SHOWN = 50  # copies listed under an original (its count is exact regardless)
 
+# What the live stream follows: when each version of a document was made. Not ingested_at,
+# which a replay keeps from the first time the article was seen (it may be far in the past).
+STREAM_FIELD = "processed_at"
 # Only what a card shows; never the body (it can be 200,000 characters).
 LIST_FIELDS = (
     "id",
@@ -51,6 +54,7 @@ LIST_FIELDS = (
     "title",
     "published_at",
     "ingested_at",
+    STREAM_FIELD,
     "persons",
     "organizations",
     "locations",
@@ -215,7 +219,7 @@ def articles_search(query: PageQuery) -> dict[str, Any]:
         "track_total_hits": True,
         "_source": list(LIST_FIELDS),
         "highlight": highlight(searching=bool(query.q)),
-        "aggs": {"newest": {"max": {"field": "ingested_at"}}},
+        "aggs": {"newest": {"max": {"field": STREAM_FIELD}}},
     }
 
 
@@ -329,7 +333,7 @@ def stream_articles_search(
     """New articles of the page, copies included (they fold under their originals)."""
     return {
         **since_search(
-            matching(query, originals_only=False), "ingested_at", bound, seen, LIST_FIELDS
+            matching(query, originals_only=False), STREAM_FIELD, bound, seen, LIST_FIELDS
         ),
         "highlight": highlight(searching=bool(query.q)),
     }
@@ -343,7 +347,7 @@ def stream_alerts_search(bound: datetime | None, seen: Iterable[str]) -> dict[st
 def lookback_bound(cursor: datetime | None, lookback: timedelta) -> datetime | None:
     """Where the next poll starts: a little before the newest time seen.
 
-    Documents become searchable out of ``ingested_at`` order (bulk batches, refreshes, several
+    Documents become searchable out of ``processed_at`` order (bulk batches, refreshes, several
     workers), so a poll looks back ``lookback`` and leaves out what it already sent.
     """
     return None if cursor is None else cursor - lookback

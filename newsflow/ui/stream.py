@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 HEARTBEAT_SECONDS = 15.0
 # How far a poll looks back before the newest time sent: documents become searchable out of
-# ingested_at order (ingested_at is stamped at enrichment, before the story stage, the sink's
+# processed_at order (processed_at is stamped at enrichment, before the story stage, the sink's
 # bulk batches and retries, and the index refresh; several workers interleave).
 LOOKBACK = timedelta(seconds=60)
 MAX_RETRY_SECONDS = 10.0
@@ -99,7 +99,7 @@ class Feed:
     def __init__(self, backend: Backend, query: PageQuery) -> None:
         self.backend = backend
         self.query = query
-        self.articles = Cursor("ingested_at", query.since)
+        self.articles = Cursor(queries.STREAM_FIELD, query.since)
         self.alerts = Cursor("matched_at", query.alerts_since)
         self.started = False
 
@@ -114,7 +114,7 @@ class Feed:
         names = self.backend.names
         if self.articles.newest is None:
             base = queries.matching(self.query, originals_only=False)
-            newest = await self.backend.newest(names.articles_index, "ingested_at", base)
+            newest = await self.backend.newest(names.articles_index, queries.STREAM_FIELD, base)
             self.articles.newest = views.parse_time(newest)
         if self.alerts.newest is None:
             newest = await self.backend.newest(names.alerts_index, "matched_at", {"match_all": {}})

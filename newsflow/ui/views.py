@@ -67,6 +67,7 @@ def copy_view(hit: Mapping[str, Any]) -> dict[str, Any]:
         "source": source.get("source"),
         "published_at": source.get("published_at"),
         "ingested_at": source.get("ingested_at"),
+        "processed_at": source.get("processed_at"),
         "duplicate_of": source.get("duplicate_of"),
     }
 

@@ -589,12 +589,6 @@ def test_word_pre_selection_never_drops_a_match_elasticsearch_makes(
     assert pruned > checked * len(docs) // 4, "pre-selection should skip most non-matches"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the NLP stage stamps ingested_at anew on every re-send, so a replayed article "
-    "looks newly ingested to a subscription made between the two replays (docs/ALERTS.md, "
-    "known limits); passes once re-sends keep their first ingested_at",
-)
 def test_a_subscription_made_between_two_replays_fires_nothing(
     namespace: Namespace, worker: WorkerProcess
 ) -> None:

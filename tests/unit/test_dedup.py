@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator, MutableMapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from processors.dedup import (
     content_hash,
     decide,
     expire,
+    first_seen,
     normalize_for_hash,
     signature,
 )
@@ -148,6 +150,16 @@ def test_redelivery_returns_the_same_decision_and_writes_nothing() -> None:
     assert check("orig", ORIGINAL, state, at=99.0) == first
     assert check("copy", syndicated(ORIGINAL), state, at=99.0) == copy
     assert state.writes == writes
+
+
+def test_first_seen_survives_redelivery_and_moves_with_new_content() -> None:
+    state = JsonTable()
+    check("orig", ORIGINAL, state, at=10.0)
+    check("orig", ORIGINAL, state, at=99.0)  # a replay of the same article
+    assert first_seen(state, "orig", 123.0) == datetime.fromtimestamp(10.0, UTC)
+    check("orig", VARIANTS["one_word"](ORIGINAL), state, at=200.0)  # re-published, edited
+    assert first_seen(state, "orig", 123.0) == datetime.fromtimestamp(200.0, UTC)
+    assert first_seen(state, "never", 123.0) == datetime.fromtimestamp(123.0, UTC)
 
 
 def test_a_copy_of_a_copy_points_at_the_first_seen_copy() -> None:

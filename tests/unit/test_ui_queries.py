@@ -97,7 +97,7 @@ def test_articles_search_is_newest_first_without_body_and_with_a_lead() -> None:
     assert set(fields) == {"body"}, "no title highlight without a search"
     assert fields["body"]["no_match_size"] == queries.LEAD_CHARS
     assert body["highlight"]["encoder"] == "html"
-    assert body["aggs"]["newest"] == {"max": {"field": "ingested_at"}}
+    assert body["aggs"]["newest"] == {"max": {"field": "processed_at"}}
 
 
 def test_search_highlights_title_and_body_and_may_rank_by_relevance() -> None:
@@ -145,9 +145,9 @@ def test_stream_asks_for_unseen_documents_since_the_bound_oldest_first() -> None
     body = queries.stream_articles_search(PageQuery(q="flood"), bound, ["z", "a"])
     bool_query = body["query"]["bool"]
     assert bool_query["filter"][0] == queries.matching(PageQuery(q="flood"), originals_only=False)
-    assert bool_query["filter"][1] == {"range": {"ingested_at": {"gte": bound.isoformat()}}}
+    assert bool_query["filter"][1] == {"range": {"processed_at": {"gte": bound.isoformat()}}}
     assert bool_query["must_not"] == [{"ids": {"values": ["a", "z"]}}]
-    assert body["sort"][0] == {"ingested_at": {"order": "asc", "unmapped_type": "date"}}
+    assert body["sort"][0] == {"processed_at": {"order": "asc", "unmapped_type": "date"}}
     assert body["size"] == queries.STREAM_BATCH
     assert "title" in body["highlight"]["fields"]
 

@@ -24,7 +24,11 @@ def _at(seconds: float) -> str:
 
 
 def _hit(doc_id: str, seconds: float, **source: Any) -> dict[str, Any]:
-    return {"_id": doc_id, "_source": {"id": doc_id, "ingested_at": _at(seconds), **source}}
+    at = _at(seconds)
+    return {
+        "_id": doc_id,
+        "_source": {"id": doc_id, "ingested_at": at, "processed_at": at, **source},
+    }
 
 
 def test_cursor_sends_each_document_once_and_late_ones_too() -> None:

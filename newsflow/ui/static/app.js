@@ -41,7 +41,7 @@
   // --- state ------------------------------------------------------------------------------
 
   const state = { q: "", sort: "newest", filters: [] };  // filters: [[param, value], ...]
-  let cursor = null;         // newest ingested_at of the list (the stream starts there)
+  let cursor = null;         // newest processed_at of the list (the stream starts there)
   let alertsCursor = null;   // newest matched_at of the alerts
   let stream = null;
   let loading = null;        // AbortController of the current load
@@ -232,7 +232,8 @@
       const item = card(article);
       item.classList.add("fresh");
       list.prepend(item);
-      if (!cursor || (article.ingested_at || "") > cursor) cursor = article.ingested_at;
+      const made = article.processed_at || article.ingested_at || "";
+      if (!cursor || made > cursor) cursor = made;
     }
     for (const [id, folded] of Object.entries(data.copies || {})) {
       const old = findCard(id);
