@@ -106,7 +106,8 @@ def child(path: Path, total: int) -> dict[str, Any]:
         "seconds": round(elapsed, 1),
         "rss_first_tenth_mib": round(max(early), 1),
         "rss_end_mib": round(samples[-1][1], 1) if samples else 0.0,
-        "peak_rss_mib": round(_rss_mib("VmHWM"), 1),
+        # The kernel updates VmHWM lazily: it may read below the last VmRSS sample.
+        "peak_rss_mib": round(max([_rss_mib("VmHWM")] + [rss for _, rss in samples]), 1),
     }
 
 
