@@ -18,7 +18,9 @@ from newsflow.stack import start_service, stop_service
 from tests.faults.harness import Corpus, FaultNamespace, Worker, assert_conserved, replaying
 from tests.support import wait_for
 
-pytestmark = pytest.mark.stack
+# A private stack to start (about 50 s here) and a service restart each (ES takes about a
+# minute to come back): too long for make test.
+pytestmark = pytest.mark.slow
 
 # The worker's Elasticsearch request timeout (newsflow.clients.es_options).
 BULK_TIMEOUT_S = 30.0
@@ -35,8 +37,10 @@ def outage_mid_stream(
 ) -> dict[str, Any]:
     """Replay ``corpus``; once indexing, stop ``service`` for ``down_for`` s; settle; check."""
     pid = worker.pid
-    with replaying(ns, "--rate", "40", str(corpus.path)) as producer:
+    # 393 articles at 10 a second: the replay is still sending when the service stops.
+    with replaying(ns, "--rate", "10", str(corpus.path)) as producer:
         wait_for(lambda: ns.count(ns.names.articles_index) >= 20, 180, "20 documents")
+        assert producer.poll() is None, f"the replay ended before {service} stopped"
         down = time.monotonic()
         assert stop_service(stack, service, grace=20), f"{service} was not running"
         try:
