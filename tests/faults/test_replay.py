@@ -25,7 +25,9 @@ from tests.faults.harness import (
     reset_group_to_earliest,
 )
 
-pytestmark = pytest.mark.stack
+# About 100 s here; make test keeps the cheaper second-replay check of
+# tests/e2e/test_pipeline.py, and this full rewind runs in make soak.
+pytestmark = pytest.mark.slow
 
 # What enrichment decided for a document; ingested_at is when, and may change.
 DECIDED = (
