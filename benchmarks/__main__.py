@@ -71,6 +71,14 @@ def _pipeline_rows(base: Any, n: int, log_dir: Path) -> tuple[list[Row], dict[st
             ">= 1.0 (stretch 1.3)",
         ),
         Row(
+            "end to end, CPU-bound projection: cores / CPU per article",
+            _projected_aps(e2e, nlp["cores"]),
+            "articles/s",
+            "bare nlp.pipe, 1000 / its CPU ms per article",
+            1000 / nlp["bare_nlp_pipe_cpu_ms_per_article"],
+            "-",
+        ),
+        Row(
             "NLP stage, 1 process",
             nlp["stage_1_process_aps"],
             "articles/s",
@@ -99,6 +107,13 @@ def _pipeline_rows(base: Any, n: int, log_dir: Path) -> tuple[list[Row], dict[st
         ),
     ]
     return rows, {"nlp": nlp, "end_to_end": e2e, "one_worker": one, "two_workers": two}
+
+
+def _projected_aps(result: dict[str, Any], cores: int) -> float:
+    """Articles/s the run would reach if its processes had every core to themselves: the
+    machine's CPU over the CPU an article cost them (Kafka, Elasticsearch and bench
+    included). Unlike the measured rate, it does not depend on what else ran meanwhile."""
+    return float(cores * 1000 / sum(result["cpu_ms_per_article"].values()))
 
 
 def _io_rows(base: Any, n: int, log_dir: Path) -> tuple[list[Row], dict[str, Any]]:
