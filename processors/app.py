@@ -29,7 +29,6 @@ from processors.notify import register_notifier
 from processors.retry import Backoff, until_done
 from processors.runtime import Runtime
 
-
 # See the producer settings in create_app (measured by ``make bench``, docs/SCALING.md).
 PRODUCER_LINGER_SECONDS = 0.005
 PRODUCER_BATCH_BYTES = 256 * 1024
