@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 
 from newsflow.settings import Settings
@@ -24,6 +25,8 @@ pytestmark = pytest.mark.slow
 
 # The worker's Elasticsearch request timeout (newsflow.clients.es_options).
 BULK_TIMEOUT_S = 30.0
+# Below the outage, so that the outage is a stall /healthz must report (default 120 s).
+STALL_SECONDS = 10.0
 
 
 def outage_mid_stream(
@@ -76,23 +79,30 @@ def test_a_service_outage_mid_stream_loses_nothing_and_needs_no_worker_restart(
     service: str,
     down_for: float,
 ) -> None:
-    worker = workers(private_ns)
+    es_down = service == "elasticsearch"
+    worker = workers(
+        private_ns, **({"NEWSFLOW_STALL_SECONDS": str(STALL_SECONDS)} if es_down else {})
+    )
 
     def backoff_observed() -> None:
-        """While Elasticsearch is down, the retries show in the log and on /metrics."""
-        if service == "elasticsearch":
+        """While Elasticsearch is down: retries in the log and /metrics, and a stall."""
+        if es_down:
             assert "will be retried" in worker.log_text(), "no retry logged with ES down"
             retries = worker.metric("newsflow_bulk_retries_total")
             assert retries > 0, "newsflow_bulk_retries_total is 0 while ES is down"
             # Articles keep arriving and none can be indexed: the lag must show it.
             assert worker.metric("newsflow_lag") > 0, "newsflow_lag is 0 with ES down"
+            # Behind with no progress for longer than the threshold: the liveness check fails.
+            health = httpx.get(f"{worker.url}/healthz", timeout=5)
+            assert (health.status_code, health.json()["status"]) == (503, "stalled"), health.text
 
     figures = outage_mid_stream(
         private_ns, worker, corpus, private_stack, service, down_for, backoff_observed
     )
     assert worker.metric("newsflow_lag") == 0, "newsflow_lag is not 0 once settled"
+    assert worker.healthy(), "/healthz is not 200 once settled"
     bulk_retries = worker.metric("newsflow_bulk_retries_total")
-    if service == "elasticsearch":
+    if es_down:
         assert bulk_retries > 0, "newsflow_bulk_retries_total stayed 0"
     sends = worker.metric("newsflow_send_retries_total")
     record({**figures, "bulk_retries": bulk_retries, "send_retries": sends})
