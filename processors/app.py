@@ -23,7 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from newsflow.names import Names
 from newsflow.settings import Settings
-from processors import rewind
+from processors import holes, rewind
 from processors.health import ProgressTracker, observe, offsets_of, record_lag
 from processors.notify import register_notifier
 from processors.retry import Backoff, until_done
@@ -89,6 +89,8 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
     )
     # Faust must seek before it resumes the streams, or a rebalance leaves holes in them.
     rewind.install()
+    # ... and never commit past a message it did not process (see processors.holes).
+    holes.install()
     partitions = names.topic_partitions(settings.partitions)
     topics = {
         name: app.topic(name, key_serializer="raw", value_serializer="raw", partitions=count)
@@ -144,6 +146,12 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
     agent(names.enriched_topic, "sink", 4 * batch, within)(runtime.handle_enriched)
     agent(names.deadletter_topic, "deadletters", batch, within)(runtime.handle_dead_letters)
     register_notifier(app, topics[names.alerts_topic], settings)
+    healer = holes.HoleHealer()
+
+    async def heal_holes() -> None:
+        await healer.check(app.consumer)
+
+    app.timer(interval=holes.CHECK_EVERY_SECONDS)(heal_holes)
 
     async def warm_up() -> None:
         await runtime.start()

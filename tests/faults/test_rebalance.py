@@ -61,11 +61,11 @@ def test_a_worker_joining_and_the_table_holder_leaving_mid_stream_keep_decisions
         tmp_path / "copies.jsonl", [i for i in corpus.items if i.duplicate_of is not None]
     )
     first = workers(ns)
-    # Slow enough (45 s) that the second worker (its model loaded in ~20 s here) joins
-    # while the first copies still flow.
-    with replaying(ns, "--rate", "1.5", str(firsts.path)) as producer:
-        wait_for(lambda: ns.count(ns.names.articles_index) > 0, 120, "first documents")
+    # Slow enough (68 s) that the second worker, started with the replay, joins while the
+    # first copies still flow (it loads its model in 20 s here, 45 s on a loaded machine).
+    with replaying(ns, "--rate", "1", str(firsts.path)) as producer:
         second = workers(ns)  # joins mid-stream: the group rebalances
+        wait_for(lambda: ns.count(ns.names.articles_index) > 0, 120, "first documents")
         assert producer.poll() is None, "the first copies were all sent before the join"
         holder = _holder(ns, first, second)
         finish(producer)
