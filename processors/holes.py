@@ -22,12 +22,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from importlib.metadata import version
 from typing import Any, cast
 
 from faust.transport.consumer import Consumer
 
-from processors.rewind import PATCHED_VERSION
+from processors.rewind import require_patched_version
 
 log = logging.getLogger("newsflow.worker")
 
@@ -94,10 +93,7 @@ class HoleHealer:
 
 def install() -> None:
     """Make Faust's commit stop at a head hole (idempotent; before a worker starts)."""
-    installed = version("faust-streaming")
-    if installed != PATCHED_VERSION:
-        raise RuntimeError(
-            f"processors.holes patches faust-streaming {PATCHED_VERSION}, not {installed}: "
-            "check whether its Consumer._new_offset still commits past a one-message hole"
-        )
+    require_patched_version(
+        "processors.holes", "whether Consumer._new_offset still commits past a one-message hole"
+    )
     cast(Any, Consumer)._new_offset = _new_offset

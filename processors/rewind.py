@@ -109,14 +109,21 @@ async def _seek(consumer: Any) -> None:
     )
 
 
-def install() -> None:
-    """Replace the two methods of Faust's ``Recovery`` that resume streams (before a worker
-    starts; idempotent)."""
+def require_patched_version(patch: str, what_to_check: str) -> None:
+    """Refuse to patch a faust-streaming release other than the one the patch was made for."""
     installed = version("faust-streaming")
     if installed != PATCHED_VERSION:
         raise RuntimeError(
-            f"processors.rewind patches faust-streaming {PATCHED_VERSION}, not {installed}: "
-            "check whether the new release resumes streams after seeking, then update it"
+            f"{patch} patches faust-streaming {PATCHED_VERSION}, not {installed}: "
+            f"check {what_to_check}, then update it"
         )
+
+
+def install() -> None:
+    """Replace the two methods of Faust's ``Recovery`` that resume streams (before a worker
+    starts; idempotent)."""
+    require_patched_version(
+        "processors.rewind", "whether the new release resumes streams after seeking"
+    )
     cast(Any, Recovery)._resume_streams = _resume_streams
     cast(Any, Recovery).on_recovery_completed = _on_recovery_completed

@@ -214,18 +214,19 @@ class Runtime:
 
     def _requeue(self, waiting: list[Deduped], now: datetime) -> list[tuple[str, str, BaseModel]]:
         """Copies still without their first copy: back to the queue, or to NER when overdue."""
-        requeued, overdue = [], []
+        outputs: list[tuple[str, str, BaseModel]] = []
         for item in waiting:
             since = item.waiting_since or now
             if (now - since).total_seconds() < DUPLICATE_WAIT_SECONDS:
-                update = {"waiting_since": since}
-                requeued.append((self.names.duplicates_topic, item.article.id, item, update))
-            else:
-                overdue.append((self.names.work_topic, item.article.id, item, {"force_nlp": True}))
+                requeued = item.model_copy(update={"waiting_since": since})
+                outputs.append((self.names.duplicates_topic, item.article.id, requeued))
+            else:  # the NLP stage keeps it flagged as a copy (Enricher.enrich_batch)
+                outputs.append((self.names.work_topic, item.article.id, item))
+        overdue = sum(t == self.names.work_topic for t, _, _ in outputs)
         if overdue:
-            log.warning("first copies never indexed; copies get NER", extra={"n": len(overdue)})
-        metrics.ARTICLES_OUT.labels("dedup_requeued").inc(len(requeued))
-        return [(t, k, i.model_copy(update=u)) for t, k, i, u in requeued + overdue]
+            log.warning("first copies never indexed; copies get NER", extra={"n": overdue})
+        metrics.ARTICLES_OUT.labels("dedup_requeued").inc(len(outputs) - overdue)
+        return outputs
 
     async def handle_stories(self, events: Sequence[Any], state: State) -> None:
         """Stage ``stories``: join each article to the best open story or start one."""

@@ -28,8 +28,6 @@ class Deduped(BaseModel):
     duplicate_of: str | None = None
     kind: str
     similarity: float | None = None
-    # Set when the first-seen copy never reached the index: the copy gets its own NER pass.
-    force_nlp: bool = False
     # When the dedup stage first saw this id (the document's ``ingested_at``): a re-send keeps
     # it, so a replayed article is not new to a subscription made since it was first seen.
     first_seen: datetime | None = None
