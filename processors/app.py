@@ -164,8 +164,8 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
-        if runtime.enricher is None:
-            body = json.dumps({"status": "starting"})
+        if runtime.enricher is None:  # warming up, or waiting for a service
+            body = json.dumps(runtime.waiting.body())
             return web.text(body, content_type="application/json", status=503)
         health = observe(app, progress, topics, settings.stall_seconds)
         body = json.dumps(health.body())
