@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
-from typing import Any
 
 import click
 
@@ -71,7 +69,7 @@ def cli() -> None:
     """
 
 
-def run_cli(entry: Callable[..., Any], argv: list[str] | None = None) -> int:
+def run_cli(entry: click.Command, argv: list[str] | None = None) -> int:
     """Run a click command; errors a user can act on become one line on stderr, exit code 2.
 
     That covers bad arguments, bad settings, our own errors and a Kafka or Elasticsearch
@@ -108,26 +106,52 @@ def run_cli(entry: Callable[..., Any], argv: list[str] | None = None) -> int:
 
 def service_error(exc: BaseException) -> str | None:
     """One line for a Kafka or Elasticsearch that is unreachable or refuses us, else None."""
-    from elastic_transport import ConnectionError as EsConnectionError
-    from elastic_transport import ConnectionTimeout
-    from elasticsearch import AuthenticationException, AuthorizationException
-    from kafka import errors as kafka_errors
+    return unreachable(exc) or _refused(exc)
 
+
+def _addresses() -> tuple[str, str]:
+    """Where Kafka and Elasticsearch are expected (no credentials in either)."""
     from newsflow.settings import load_settings
 
     try:
         settings = load_settings()
-        kafka_at, es_at = settings.kafka_bootstrap, settings.es_url  # no credentials in it
     except PipelineError:
-        kafka_at, es_at = "the configured servers", "the configured URL"
+        return "the configured servers", "the configured URL"
+    return settings.kafka_bootstrap, settings.es_url
+
+
+def unreachable(exc: BaseException) -> str | None:
+    """One line for a Kafka or Elasticsearch that cannot be reached (yet), else None.
+
+    These are the errors worth waiting out: down, refusing connections, timing out, or an
+    Elasticsearch answering 503 while it starts. Refused credentials are not: waiting would
+    not change them.
+    """
+    from elastic_transport import ConnectionError as EsConnectionError
+    from elastic_transport import ConnectionTimeout
+    from elasticsearch import ApiError
+    from kafka import errors as kafka_errors
+
+    kafka_at, es_at = _addresses()
     if isinstance(exc, kafka_errors.KafkaConnectionError | kafka_errors.KafkaTimeoutError):
         return f"cannot reach Kafka at {kafka_at} ({_short(exc)})"
+    if isinstance(exc, EsConnectionError | ConnectionTimeout):
+        return f"cannot reach Elasticsearch at {es_at} ({_short(exc)})"
+    if isinstance(exc, ApiError) and exc.meta.status in (502, 503, 504):
+        return f"Elasticsearch at {es_at} is not ready (HTTP {exc.meta.status})"
+    return None
+
+
+def _refused(exc: BaseException) -> str | None:
+    """One line for a Kafka or Elasticsearch that refuses our credentials, else None."""
+    from elasticsearch import AuthenticationException, AuthorizationException
+    from kafka import errors as kafka_errors
+
+    kafka_at, es_at = _addresses()
     if isinstance(exc, kafka_errors.SaslAuthenticationFailedError):
         return f"Kafka at {kafka_at} refused the credentials ({_short(exc)})"
     if isinstance(exc, kafka_errors.AuthorizationError):
         return f"Kafka at {kafka_at} does not allow this ({_short(exc)})"
-    if isinstance(exc, EsConnectionError | ConnectionTimeout):
-        return f"cannot reach Elasticsearch at {es_at} ({_short(exc)})"
     if isinstance(exc, AuthenticationException):
         return f"Elasticsearch at {es_at} refused the credentials (HTTP 401)"
     if isinstance(exc, AuthorizationException):

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
-from newsflow.settings import load_settings
+from newsflow.settings import Settings, load_settings
 
 
 def is_loopback(host: str) -> bool:
@@ -29,6 +29,17 @@ def public_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+def _ping(settings: Settings) -> None:
+    """Raise unless Elasticsearch answers (an unreachable one, or one still starting)."""
+    from newsflow.clients import es_client
+
+    es = es_client(settings)
+    try:
+        es.cluster.health()  # not info(): the integ-test distribution has no GET /
+    finally:
+        es.close()
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
@@ -44,6 +55,7 @@ def ui(host: str, port: int) -> None:
 
     from newsflow.logs import configure
     from newsflow.ui.app import create_app
+    from newsflow.waiting import when_reachable
 
     settings = load_settings()
     configure(settings)
@@ -56,6 +68,8 @@ def ui(host: str, port: int) -> None:
             f"everything in namespace {settings.namespace!r} to whoever reaches it",
             err=True,
         )
+    # The page is empty without Elasticsearch: wait for it, /healthz saying why (503).
+    when_reachable(lambda: _ping(settings), "ui start-up", health=(host, port))
     shown = f"[{host}]" if ":" in host else host
     click.echo(
         f"newsflow ui: http://{shown}:{port}/  (namespace {settings.namespace}, "
