@@ -11,8 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from newsflow import __version__
-from processors.entities import AliasTable, EntityFacets, canonical_entities, load_aliases
+from processors.datelines import dateline_places
+from processors.entities import (
+    AliasTable,
+    EntityFacets,
+    Mention,
+    canonical_entities,
+    load_aliases,
+)
 from processors.language import detect_language
+from processors.tables import table_names
 from processors.topics import Taxonomy, TopicScore, load_taxonomy, tag_topics
 
 # The NER model reads English; other languages are indexed without entities or topics.
@@ -67,7 +75,7 @@ class Analyzer:
             (ner_text(texts[n])[: self.max_chars] for n in english), batch_size=batch_size
         )
         facets: dict[int, EntityFacets] = {
-            n: canonical_entities([(e.text, e.label_) for e in doc.ents], self.aliases)
+            n: entity_facets(texts[n], [(e.text, e.label_) for e in doc.ents], self.aliases)
             for n, doc in zip(english, docs, strict=True)
         }
         results = []
@@ -78,6 +86,22 @@ class Analyzer:
             )
             results.append(Analysis(language, found, topics, tags))
         return results
+
+
+def entity_facets(
+    text: Text,
+    mentions: Sequence[Mention],
+    aliases: AliasTable,
+    disabled: frozenset[str] = frozenset(),
+) -> EntityFacets:
+    """The canonical entities of one article from spaCy's mentions and its dateline."""
+    return canonical_entities(
+        mentions,
+        aliases,
+        places=dateline_places(text.body),
+        hints=table_names(text.body),
+        disabled=disabled,
+    )
 
 
 def ner_text(text: Text) -> str:

@@ -163,3 +163,50 @@ def is_org_name(name: str) -> bool:
     """True when the last word marks an organization ("Civic Alliance", "Northgate Bank")."""
     words = name.split()
     return len(words) >= 2 and words[-1].lower().rstrip(".") in ORG_DESIGNATORS
+
+
+_INITIAL = re.compile(r"^[A-Z]\.$")
+_TRAILING_NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
+_NUMBERLESS = frozenset({"PERSON", "GPE", "LOC", "NORP"})  # labels of names without numbers
+
+
+def split_table_span(text: str, label: str = "ORG") -> list[str]:
+    """The names in one span of a results table or list: cut at line breaks, at an
+    unclosed bracket, without trailing numbers or lowercase words.
+
+    spaCy runs across the cells of a table: "Jayasuriya 3\\nG. McGrath", "J. Pooley 111",
+    "Frankie Fredericks (Namibia", "Johnstone v".
+
+    >>> split_table_span("Jayasuriya 3\\nG. McGrath", "PERSON"), split_table_span("Channel 4")
+    (['Jayasuriya', 'G. McGrath'], ['Channel 4'])
+    """
+    parts = []
+    for line in text.splitlines():
+        opened = line.find("(")
+        if opened > 0 and ")" not in line[opened:]:
+            line = line[:opened]
+        words = line.split()
+        # A trailing number is a score or a statistic ("Pooley 111"), but a single digit
+        # may end the name of an organization or a product ("Channel 4").
+        while len(words) > 1 and (
+            (_TRAILING_NUMBER.match(words[-1]) and (len(words[-1]) > 1 or label in _NUMBERLESS))
+            or words[-1].islower()
+        ):
+            words.pop()
+        if words:
+            parts.append(" ".join(words))
+    return parts
+
+
+def is_initialled_person(name: str) -> bool:
+    """True for an initial and a surname ("J. Pooley", "G. McGrath"), never an organization.
+
+    Single-letter initials only: "U.S. Steel" and "U.N. Council" are not persons.
+    """
+    words = name.split()
+    return (
+        2 <= len(words) <= 3
+        and _INITIAL.match(words[0]) is not None
+        and all(w[:1].isupper() for w in words[1:])
+        and not is_org_name(name)
+    )
