@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from newsflow import __version__
+from processors.cues import Context
 from processors.datelines import dateline_places
 from processors.entities import (
     AliasTable,
@@ -75,7 +76,7 @@ class Analyzer:
             (ner_text(texts[n])[: self.max_chars] for n in english), batch_size=batch_size
         )
         facets: dict[int, EntityFacets] = {
-            n: entity_facets(texts[n], [(e.text, e.label_) for e in doc.ents], self.aliases)
+            n: entity_facets(texts[n], *doc_mentions(doc), self.aliases)
             for n, doc in zip(english, docs, strict=True)
         }
         results = []
@@ -88,18 +89,33 @@ class Analyzer:
         return results
 
 
+def doc_mentions(doc: Any) -> tuple[list[Mention], list[Context]]:
+    """A spaCy doc's ``(text, label)`` mentions and the words around each."""
+    mentions = [(e.text, e.label_) for e in doc.ents]
+    return mentions, [(_word(doc, e.start - 1), _word(doc, e.end)) for e in doc.ents]
+
+
+def _word(doc: Any, i: int) -> str:
+    # "" at a boundary: the start or end of the text, a line break, a sentence end.
+    if i < 0 or i >= len(doc) or doc[i].is_space:
+        return ""
+    return str(doc[i].lower_)
+
+
 def entity_facets(
     text: Text,
     mentions: Sequence[Mention],
+    contexts: Sequence[Context],
     aliases: AliasTable,
     disabled: frozenset[str] = frozenset(),
 ) -> EntityFacets:
-    """The canonical entities of one article from spaCy's mentions and its dateline."""
+    """The canonical entities of one article from spaCy's mentions, its dateline and tables."""
     return canonical_entities(
         mentions,
         aliases,
         places=dateline_places(text.body),
         hints=table_names(text.body),
+        contexts=contexts,
         disabled=disabled,
     )
 

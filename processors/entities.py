@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import get_args
 
 from processors.aliases import AliasTable, load_aliases, parse_aliases
+from processors.cues import Context, cue_label, starts_sentence
 from processors.spans import (
     clean_span,
     is_initialled_person,
@@ -64,6 +66,9 @@ SHORT_FORM_VOTE = 0.5
 DATELINE_VOTES = 2.0
 # A name read from a table's layout: a vote that any label spaCy gives it in prose outvotes.
 TABLE_VOTE = 0.5
+# A part of a span that ran across table cells ("Durham 114", "St Johnstone v"): spaCy's label
+# for it is a guess that the table's own hint outvotes.
+TABLE_SPAN_VOTE = 0.25
 
 # Each rule of canonicalization by name, so that one can be switched off to measure what it
 # brings (``python -m evaluation.external.entities --ablation``).
@@ -81,6 +86,8 @@ RULES: dict[str, str] = {
     "initials": "an initial and a surname is a person (J. Pooley)",
     "tables": "names of results lines (teams) and initialled names (persons)",
     "datelines": "the dateline's city and region are places",
+    "context_cues": "words around a one-word name: an Oscar, the river Mirsach",
+    "sentence_start": "a one-word person seen once, opening a sentence, is dropped",
     "capitals": "all-capital names take the article's spelling or the gazetteer's",
     "short_forms": "short forms take the full name used in the article",
     "acronyms": "an acronym takes the full name used in the article",
@@ -109,6 +116,7 @@ class _Mention:
     forced: bool  # label fixed by the alias table
     weight: float = 1.0  # of its label vote
     counted: bool = True  # a mention spaCy found, not one the layout adds
+    weak: bool = False  # opens a sentence, where every word has a capital
 
 
 def canonical_entities(
@@ -118,6 +126,7 @@ def canonical_entities(
     relabel: bool = True,
     places: Sequence[str] = (),
     hints: Sequence[Mention] = (),
+    contexts: Sequence[Context] = (),
     disabled: frozenset[str] = frozenset(),
 ) -> EntityFacets:
     """Canonical persons, organizations, locations and counted entities of one article.
@@ -125,7 +134,8 @@ def canonical_entities(
     ``mentions`` are ``(ent.text, ent.label_)`` pairs in document order; ``places`` are names
     the layout of the text marks as places (the dateline's, :mod:`processors.datelines`),
     each with :data:`DATELINE_VOTES` GPE votes; ``hints`` are mentions read from tables
-    (:mod:`processors.tables`), each a vote of weight :data:`TABLE_VOTE`. ``disabled`` names
+    (:mod:`processors.tables`), each a vote of weight :data:`TABLE_VOTE`; ``contexts`` are
+    the words around each mention (:mod:`processors.cues`), when known. ``disabled`` names
     rules of :data:`RULES` to skip, and ``relabel=False`` skips ``forced_labels`` (both are
     used to measure what a rule brings).
 
@@ -137,12 +147,7 @@ def canonical_entities(
     (['Kim Jong Un'], ['Kremlin'])
     """
     off = disabled | ({"forced_labels"} if not relabel else set())
-    items = [
-        m
-        for text, label in mentions
-        for part in (split_table_span(text, label) if "table_spans" not in off else [text])
-        if (m := _canonical_mention(part, label, aliases, off))
-    ]
+    items = _spacy_items(mentions, contexts, aliases, off)
     if "tables" not in off:
         for text, label in hints:
             if hint := _canonical_mention(text, label, aliases, off):
@@ -153,10 +158,50 @@ def canonical_entities(
     if "capitals" not in off:
         _resolve_capitals(items, aliases)
     if "short_forms" not in off:
-        _resolve_short_forms(items)
+        _resolve_short_forms(items, aliases)
     if "acronyms" not in off:
         _resolve_acronyms(items)
+    if "sentence_start" not in off:
+        items = _without_lone_sentence_starts(items)
     return _facets(items, aliases, place_votes="place_votes" not in off)
+
+
+def _without_lone_sentence_starts(items: list[_Mention]) -> list[_Mention]:
+    """Drop a one-word person seen once, at the start of a sentence, with no full name in
+    the article ("Gauges showed the river peaking"): the capital says nothing there.
+    """
+    seen = Counter(m.name for m in items)
+    return [
+        m
+        for m in items
+        if not (m.weak and m.label == "PERSON" and seen[m.name] == 1 and " " not in m.name)
+    ]
+
+
+def _spacy_items(
+    mentions: Sequence[Mention],
+    contexts: Sequence[Context],
+    aliases: AliasTable,
+    off: frozenset[str] | set[str],
+) -> list[_Mention]:
+    items = []
+    refuted: set[tuple[str, str]] = set()  # (name, label) a context refuted in this article
+    for (text, label), context in zip(mentions, contexts or repeat(None), strict=False):
+        cued: str | None = label
+        if context and "context_cues" not in off:
+            cued = cue_label(text, label, context, aliases.is_place(clean_span(text)))
+            if cued is None:
+                refuted.add((clean_span(text), label))
+                continue
+        parts = split_table_span(text, label) if "table_spans" not in off else [text]
+        for part in parts:
+            if item := _canonical_mention(part, cued or label, aliases, off):
+                item.weak = context is not None and starts_sentence(context)
+                if parts != [text]:  # a span across table cells: its label is a guess
+                    item.weight = TABLE_SPAN_VOTE
+                items.append(item)
+    # Document-level agreement: "an Oscar" once makes every "Oscar" of the article no person.
+    return [m for m in items if (m.name, m.label) not in refuted]
 
 
 def _canonical_mention(
@@ -190,7 +235,7 @@ def _canonical_mention(
     return _Mention(name, label, forced=False)
 
 
-def _resolve_short_forms(items: list[_Mention]) -> None:
+def _resolve_short_forms(items: list[_Mention], aliases: AliasTable) -> None:
     """Map "Kim" to "Kim Jong Un", "Belousov" to "Andrei Belousov", "Bramble" to "Bramble
     Markets" when the full name is used in the same article (most mentioned full name first).
 
@@ -213,8 +258,25 @@ def _resolve_short_forms(items: list[_Mention]) -> None:
             if len(words) < len(full_words) and (
                 full_words[: len(words)] == words or full_words[-len(words) :] == words
             ):
-                item.name, item.weight = full, SHORT_FORM_VOTE
+                surname = _surname_of(item, full_label, full_words, aliases)
+                # "Tarango" tagged PERSON makes "Jeff Tarango" tagged ORG a person.
+                item.name, item.weight = full, (1.0 + PLACE_VOTES if surname else SHORT_FORM_VOTE)
                 break
+
+
+def _surname_of(
+    item: _Mention, full_label: str, full_words: list[str], aliases: AliasTable
+) -> bool:
+    """A PERSON-tagged last word of an ORG-tagged "Firstname Lastname" that has no sign of
+    an organization (no organization word, no place first: "Bristol City")."""
+    return (
+        item.label == "PERSON"
+        and full_label == "ORG"
+        and len(full_words) <= 3
+        and item.name == full_words[-1]
+        and not is_org_name(" ".join(full_words))
+        and not aliases.is_place(full_words[0])
+    )
 
 
 def _resolve_capitals(items: list[_Mention], aliases: AliasTable) -> None:
@@ -257,10 +319,12 @@ def _facets(items: list[_Mention], aliases: AliasTable, place_votes: bool) -> En
         name_votes[item.label] = name_votes.get(item.label, 0.0) + item.weight
         if item.forced:
             forced[item.name] = item.label
+    # The gazetteer corrects spaCy's label of a name it tagged in prose, not a table's hint.
+    spacy_named = {m.name for m in items if m.counted and m.weight >= SHORT_FORM_VOTE}
     order = sorted(counts, key=lambda n: -counts[n])  # stable: first appearance breaks ties
     entities: list[Entity] = []
     for name in order:
-        if place_votes and counts[name] and aliases.is_place(name):
+        if place_votes and name in spacy_named and aliases.is_place(name):
             votes[name]["GPE"] = votes[name].get("GPE", 0.0) + PLACE_VOTES
         label = forced.get(name) or _majority_label(votes[name])
         entities.append(

@@ -21,6 +21,8 @@ _DESIGNATION = re.compile(r"^[A-Za-z]{1,4}-\d[\w/-]*$|^[A-Z]{1,3}\d{3,}$")
 _QUANTITY_WORDS = frozenset(
     {"million", "billion", "trillion", "thousand", "hundred", "percent", "per", "cent"}
 )
+# A capital then lower-case letters without a vowel: units of measure, never names.
+_UNIT = re.compile(r"^[A-Z][b-df-hj-np-tv-xz]{2,}$")
 _JUNK_MARKERS = ("http", "www.", ".com", "@", "#", "<", ">")  # URLs, handles, markup
 
 # Words that open a person's span without being part of the name ("President Putin",
@@ -72,6 +74,8 @@ ORG_DESIGNATORS = frozenset(
         "energy", "capital", "investments", "ventures", "insurance", "industries", "labs",
         "enterprises", "telecom", "communications", "pharma", "pharmaceuticals", "tourism",
         "hotels", "brewery", "solutions", "securities", "consulting", "gmbh", "ag", "sa",
+        # football and rugby clubs: "Manchester United", "Bristol Rovers"
+        "united", "rovers", "wanderers", "athletic", "albion", "hotspur", "fc", "afc", "rfc",
     }
 )  # fmt: skip
 
@@ -113,6 +117,8 @@ def is_junk(name: str, label: str) -> bool:
     if len(name) < 2 or len(name) > MAX_CHARS or not words or len(words) > MAX_WORDS:
         return True
     if not any(ch.isalpha() for ch in name) or name == name.lower():
+        return True
+    if _UNIT.match(name):  # "Mbps", "Kbps", "GHz": units, not names
         return True
     if _NUMBER.match(words[0]) or any(w.lower() in _QUANTITY_WORDS for w in words):
         return True

@@ -18,8 +18,10 @@ is its alias-table canonical name when listed ("U.S." and "United States" are on
 folded, without dots, possessives, a leading "the" and hyphens, as a set of words. A
 predicted name is right when its key and a gold name's key of the same facet and document
 are one a subset of the other (a gold "Clinton" and a facet "Bill Clinton" are the same
-person). Precision: right predicted names / predicted names; recall: gold names matched by
-some predicted name / gold names.
+person), or when one is a single word that spells the initials of the other's capitalized
+words (a gold "BBC" and a facet "British Broadcasting Corporation"). Precision: right
+predicted names / predicted names; recall: gold names matched by some predicted name / gold
+names.
 
 ``--ablation`` scores newsflow again with each rule of :data:`processors.entities.RULES`
 switched off, one at a time.
@@ -39,7 +41,8 @@ from typing import Any
 from evaluation.dataset import DEFAULT_SEEDS, FACETS, REPO
 from evaluation.quality import raw_facets
 from processors.aliases import AliasTable, load_aliases
-from processors.analysis import Text, entity_facets, load_analyzer
+from processors.analysis import Text, doc_mentions, entity_facets, load_analyzer, ner_text
+from processors.cues import Context
 from processors.entities import RULES, EntityFacets, Mention
 from processors.spans import clean_span
 
@@ -111,19 +114,34 @@ def _doc(sentences: list[list[tuple[str, str]]]) -> ConllDoc:
 
 
 # --------------------------------------------------------------------------- scoring
-def name_key(name: str, aliases: AliasTable) -> frozenset[str]:
-    """The words a name is compared by (see the module docstring)."""
+@dataclass(frozen=True)
+class NameKey:
+    """What a name is compared by: its words, and the initials of its capitalized words."""
+
+    words: frozenset[str]
+    initials: str
+
+
+def name_key(name: str, aliases: AliasTable) -> NameKey:
+    """The key of a name (see the module docstring)."""
     cleaned = clean_span(name)
     known = aliases.resolve(cleaned)
     if known is not None:
         cleaned = known[0]
-    text = unicodedata.normalize("NFKC", cleaned).casefold().replace(".", "")
-    return frozenset(w for w in _WORD_SPLIT.split(text) if w and w != "the")
+    text = unicodedata.normalize("NFKC", cleaned)
+    capitals = [w[0] for w in _WORD_SPLIT.split(text) if w[:1].isupper()]
+    words = _WORD_SPLIT.split(text.casefold().replace(".", ""))
+    initials = "".join(capitals).casefold() if len(capitals) >= 2 else ""
+    return NameKey(frozenset(w for w in words if w and w != "the"), initials)
 
 
-def same_name(a: frozenset[str], b: frozenset[str]) -> bool:
-    """The matching rule: one key a subset of the other."""
-    return bool(a) and bool(b) and (a <= b or b <= a)
+def same_name(a: NameKey, b: NameKey) -> bool:
+    """The matching rule: one's words a subset of the other's, or an acronym of the other."""
+    if not a.words or not b.words:
+        return False
+    if a.words <= b.words or b.words <= a.words:
+        return True
+    return any(len(x.words) == 1 and min(x.words) == y.initials for x, y in ((a, b), (b, a)))
 
 
 @dataclass
@@ -185,23 +203,22 @@ def score(
 
 
 # --------------------------------------------------------------------------- running
-def spacy_mentions(nlp: Any, texts: Sequence[Text]) -> list[list[Mention]]:
-    """spaCy's ``(text, label)`` mentions of each text, read as the worker reads it."""
-    from processors.analysis import ner_text
-
+def spacy_mentions(nlp: Any, texts: Sequence[Text]) -> list[tuple[list[Mention], list[Context]]]:
+    """spaCy's ``(text, label)`` mentions of each text and their contexts, as the worker reads
+    the text."""
     docs = nlp.pipe((ner_text(t) for t in texts), batch_size=32)
-    return [[(e.text, e.label_) for e in doc.ents] for doc in docs]
+    return [doc_mentions(doc) for doc in docs]
 
 
 def systems(aliases: AliasTable, ablation: bool) -> dict[str, Callable[..., EntityFacets]]:
     """Name -> function(text, mentions) giving the facets of that system."""
     found: dict[str, Callable[..., EntityFacets]] = {
-        "raw spaCy": lambda text, mentions: raw_facets(list(mentions)),
-        "newsflow": lambda text, mentions: entity_facets(text, mentions, aliases),
+        "raw spaCy": lambda text, found: raw_facets(found[0]),
+        "newsflow": lambda text, found: entity_facets(text, *found, aliases),
     }
     for rule in RULES if ablation else ():
         off = frozenset({rule})
-        found[f"without {rule}"] = lambda t, m, off=off: entity_facets(t, m, aliases, off)
+        found[f"without {rule}"] = lambda t, m, off=off: entity_facets(t, *m, aliases, off)
     return found
 
 
