@@ -189,14 +189,17 @@ def _spacy_items(
     for (text, label), context in zip(mentions, contexts or repeat(None), strict=False):
         cued: str | None = label
         if context and "context_cues" not in off:
-            cued = cue_label(text, label, context, aliases.is_place(clean_span(text)))
+            name = clean_span(text)
+            known = aliases.is_place(name) or aliases.resolve(name) is not None
+            cued = cue_label(text, label, context, known)  # "the US" is a place
             if cued is None:
                 refuted.add((clean_span(text), label))
                 continue
         parts = split_table_span(text, label) if "table_spans" not in off else [text]
         for part in parts:
             if item := _canonical_mention(part, cued or label, aliases, off):
-                item.weak = context is not None and starts_sentence(context)
+                # "King Philippe" opening a sentence is no weak evidence; "Gauges" is.
+                item.weak = context is not None and starts_sentence(context) and " " not in part
                 if parts != [text]:  # a span across table cells: its label is a guess
                     item.weight = TABLE_SPAN_VOTE
                 items.append(item)
@@ -271,6 +274,7 @@ def _surname_of(
     an organization (no organization word, no place first: "Bristol City")."""
     return (
         item.label == "PERSON"
+        and not item.weak  # "Dortmund's coach" opening a sentence is no person
         and full_label == "ORG"
         and len(full_words) <= 3
         and item.name == full_words[-1]
