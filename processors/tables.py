@@ -34,6 +34,7 @@ def table_names(body: str) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for line in body.splitlines():
         if len(line) <= MAX_LINE and _RESULTS_LINE.match(line):
-            found += [(name, "ORG") for name in _LEADING_NAME.findall(line)]
+            cells = line.split("(", 1)[0]  # a bracketed note holds players, not teams
+            found += [(name, "ORG") for name in _LEADING_NAME.findall(cells)]
         found += [(name, "PERSON") for name in _INITIALLED.findall(line)]
     return found
