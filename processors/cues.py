@@ -9,8 +9,6 @@ lower-cased word before and after a mention (``""`` at the start of a sentence o
 
 from __future__ import annotations
 
-from processors.spans import clean_span
-
 Context = tuple[str, str]
 """The lower-cased token before and after a mention; ``""`` at a sentence or line boundary."""
 
@@ -25,9 +23,10 @@ _SETTLEMENT_WORDS = frozenset(
 _SENTENCE_END = frozenset({"", ".", "!", "?", '"', "“", "”", ":", ";", "-", "—", "–"})
 
 
-def cue_label(text: str, label: str, context: Context, known_place: bool = False) -> str | None:
+def cue_label(name: str, label: str, context: Context, known_place: bool = False) -> str | None:
     """The label a one-word mention should have given its context; None when it is no name.
 
+    ``name`` is the cleaned span (:func:`processors.spans.clean_span`).
     Longer names and other labels are left as they are. A "place" after a determiner is no
     place unless it is ``known_place`` (in the gazetteer: "the Netherlands"): "the Gizmondo".
 
@@ -36,7 +35,7 @@ def cue_label(text: str, label: str, context: Context, known_place: bool = False
     >>> cue_label("Mirsach", "PERSON", ("river", "burst")), cue_label("Kim", "PERSON", ("", "said"))
     ('LOC', 'PERSON')
     """
-    if " " in clean_span(text) or label not in {"PERSON", "GPE", "ORG"}:
+    if " " in name or label not in {"PERSON", "GPE", "ORG"}:
         return label
     before, after = context
     if before in _FEATURE_WORDS:

@@ -187,13 +187,16 @@ def _spacy_items(
     items = []
     refuted: set[tuple[str, str]] = set()  # (name, label) a context refuted in this article
     for (text, label), context in zip(mentions, contexts or repeat(None), strict=False):
+        if label not in KEPT_LABELS:
+            continue
         cued: str | None = label
         if context and "context_cues" not in off:
             name = clean_span(text)
-            known = aliases.is_place(name) or aliases.resolve(name) is not None
-            cued = cue_label(text, label, context, known)  # "the US" is a place
+            # "the US", "the Netherlands": listed places take a determiner
+            known = label == "GPE" and (aliases.is_place(name) or aliases.resolve(name) is not None)
+            cued = cue_label(name, label, context, known)
             if cued is None:
-                refuted.add((clean_span(text), label))
+                refuted.add((name, label))
                 continue
         parts = split_table_span(text, label) if "table_spans" not in off else [text]
         for part in parts:
