@@ -4,7 +4,10 @@ spaCy gives surface spans ("the Kremlin", "Putin's", "Kim"); facets need one nam
 :func:`canonical_entities` cleans each span (:mod:`processors.spans`), maps known variants
 through the user-editable alias table (``deploy/aliases.yaml``, :mod:`processors.aliases`),
 resolves short forms to the full name used in the same article ("Kim" -> "Kim Jong Un") and
-counts what is left. No spaCy import here: the caller passes
+counts what is left. The layout of newswire adds evidence: the dateline's places
+(:mod:`processors.datelines`), the names of results tables (:mod:`processors.tables`) and
+the words around each span (:mod:`processors.cues`); each label is then a weighted vote per
+name over the article. No spaCy import here: the caller passes
 ``[(ent.text, ent.label_) for ent in doc.ents]``.
 """
 
@@ -61,6 +64,9 @@ _LABEL_PRECEDENCE: tuple[str, ...] = ("PERSON", "GPE", "ORG", "LOC", "NORP", "EV
 # three "Mitchell" tagged PERSON outvote one "Dennis Mitchell" tagged ORG, one "City" tagged
 # PERSON does not outvote "Bristol City" tagged ORG.
 SHORT_FORM_VOTE = 0.5
+# A surname tagged PERSON of a "Firstname Lastname" tagged ORG (see `_surname_of`) outvotes
+# that ORG tag and a gazetteer vote.
+SURNAME_VOTE = 1.0 + PLACE_VOTES
 # A dateline's place outvotes one ORG tag of its name ("NICE" tagged ORG in the dateline) but
 # not two (the football club of the same name, mentioned twice).
 DATELINE_VOTES = 2.0
@@ -266,7 +272,7 @@ def _resolve_short_forms(items: list[_Mention], aliases: AliasTable) -> None:
             ):
                 surname = _surname_of(item, full_label, full_words, aliases)
                 # "Tarango" tagged PERSON makes "Jeff Tarango" tagged ORG a person.
-                item.name, item.weight = full, (1.0 + PLACE_VOTES if surname else SHORT_FORM_VOTE)
+                item.name, item.weight = full, (SURNAME_VOTE if surname else SHORT_FORM_VOTE)
                 break
 
 
@@ -277,7 +283,7 @@ def _surname_of(
     an organization (no organization word, no place first: "Bristol City")."""
     return (
         item.label == "PERSON"
-        and not item.weak  # "Dortmund's coach" opening a sentence is no person
+        and not item.weak  # "Dortmund" opening a sentence is weak evidence of a person
         and full_label == "ORG"
         and len(full_words) <= 3
         and item.name == full_words[-1]

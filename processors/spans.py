@@ -76,6 +76,8 @@ ORG_DESIGNATORS = frozenset(
         "hotels", "brewery", "solutions", "securities", "consulting", "gmbh", "ag", "sa",
         # football and rugby clubs: "Manchester United", "Bristol Rovers"
         "united", "rovers", "wanderers", "athletic", "albion", "hotspur", "fc", "afc", "rfc",
+        # a news agency's desks: "Warsaw Newsroom"
+        "newsroom", "newsdesk",
     }
 )  # fmt: skip
 
