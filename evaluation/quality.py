@@ -19,12 +19,13 @@ from pathlib import Path
 import yaml
 
 from evaluation.dataset import DEFAULT_SEEDS, FACETS, HERE, LabelledDoc, load_articles, load_seeds
+from processors.analysis import Text, doc_mentions, entity_facets
+from processors.cues import Context
 from processors.entities import (
     LOCATION_LABELS,
     AliasTable,
     EntityFacets,
     Mention,
-    canonical_entities,
     load_aliases,
 )
 from processors.language import detect_language
@@ -75,7 +76,11 @@ def raw_facets(mentions: list[Mention]) -> EntityFacets:
     return EntityFacets(spans["persons"], spans["organizations"], spans["locations"], [])
 
 
-def run_spacy(docs: list[LabelledDoc]) -> tuple[list[list[Mention]], float]:
+Found = tuple[list[Mention], list[Context]]
+"""spaCy's mentions of one document and the words around each (:func:`doc_mentions`)."""
+
+
+def run_spacy(docs: list[LabelledDoc]) -> tuple[list[Found], float]:
     """Entity mentions of each document, and seconds per document (model load excluded)."""
     import spacy
 
@@ -84,11 +89,8 @@ def run_spacy(docs: list[LabelledDoc]) -> tuple[list[list[Mention]], float]:
         MODEL, exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"]
     )
     start = time.perf_counter()
-    mentions = [
-        [(ent.text, ent.label_) for ent in doc.ents]
-        for doc in nlp.pipe((d.text for d in docs), batch_size=32)
-    ]
-    return mentions, (time.perf_counter() - start) / max(len(docs), 1)
+    found = [doc_mentions(doc) for doc in nlp.pipe((d.text for d in docs), batch_size=32)]
+    return found, (time.perf_counter() - start) / max(len(docs), 1)
 
 
 def _timed(fn: Callable[[], object], repeat: int) -> float:
@@ -99,19 +101,24 @@ def _timed(fn: Callable[[], object], repeat: int) -> float:
 
 
 def report_entities(
-    docs: list[LabelledDoc], mentions: list[list[Mention]], aliases: AliasTable, verbose: bool
+    docs: list[LabelledDoc], mentions: list[Found], aliases: AliasTable, verbose: bool
 ) -> dict[str, EntityFacets]:
-    """Print BEFORE / no-relabel / AFTER precision and recall per facet; return AFTER facets."""
-    variants: dict[str, Callable[[list[Mention]], EntityFacets]] = {
-        "BEFORE (raw spaCy spans)": raw_facets,
-        "canonical, no forced labels": lambda m: canonical_entities(m, aliases, relabel=False),
-        "AFTER (canonical)": lambda m: canonical_entities(m, aliases),
+    """Print BEFORE / no-relabel / AFTER precision and recall per facet; return AFTER facets.
+
+    AFTER is what the worker stores (:func:`entity_facets`: canonical entities, dateline,
+    tables, context cues).
+    """
+    no_forced = frozenset({"forced_labels"})
+    variants: dict[str, Callable[[LabelledDoc, Found], EntityFacets]] = {
+        "BEFORE (raw spaCy spans)": lambda d, m: raw_facets(m[0]),
+        "canonical, no forced labels": lambda d, m: entity_facets(_text(d), *m, aliases, no_forced),
+        "AFTER (canonical)": lambda d, m: entity_facets(_text(d), *m, aliases),
     }
     after: dict[str, EntityFacets] = {}
     for name, fn in variants.items():
         scores = {facet: PR() for facet in FACETS}
-        for doc, doc_mentions in zip(docs, mentions, strict=True):
-            facets = fn(doc_mentions)
+        for doc, found in zip(docs, mentions, strict=True):
+            facets = fn(doc, found)
             after[doc.id] = facets
             for facet in FACETS:
                 scores[facet].add(doc.id, getattr(facets, facet), doc.gold[facet])
@@ -123,6 +130,10 @@ def report_entities(
         for facet, s in scores.items():
             print(f"    {facet} errors after: " + "; ".join(s.misses))
     return after
+
+
+def _text(doc: LabelledDoc) -> Text:
+    return Text(doc.title, doc.body, "en")
 
 
 def report_topics(
@@ -221,7 +232,10 @@ def main(argv: list[str] | None = None) -> None:
     print("\n[language]")
     report_language(articles)
     taxonomy = load_taxonomy()
-    canon_s = sum(_timed(lambda m=m: canonical_entities(m, aliases), 20) for m in mentions)
+    canon_s = sum(
+        _timed(lambda d=d, m=m: entity_facets(_text(d), *m, aliases), 20)
+        for d, m in zip(docs, mentions, strict=True)
+    )
     topic_s = sum(
         _timed(lambda d=d: tag_topics(d.title, d.body, facets[d.id], taxonomy), 20) for d in docs
     )
@@ -229,7 +243,7 @@ def main(argv: list[str] | None = None) -> None:
     n = len(docs)
     print(
         f"\n[time per document, mean of {n}] spaCy NER {spacy_s * 1e3:.1f} ms; "
-        f"canonical_entities {canon_s / n * 1e6:.0f} µs; tag_topics {topic_s / n * 1e6:.0f} µs; "
+        f"entity_facets {canon_s / n * 1e6:.0f} µs; tag_topics {topic_s / n * 1e6:.0f} µs; "
         f"detect_language {lang_s / n * 1e3:.2f} ms"
     )
 

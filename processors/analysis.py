@@ -11,8 +11,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from newsflow import __version__
-from processors.entities import AliasTable, EntityFacets, canonical_entities, load_aliases
+from processors.cues import Context
+from processors.datelines import dateline_places
+from processors.entities import (
+    AliasTable,
+    EntityFacets,
+    Mention,
+    canonical_entities,
+    load_aliases,
+)
 from processors.language import detect_language
+from processors.tables import table_names
 from processors.topics import Taxonomy, TopicScore, load_taxonomy, tag_topics
 
 # The NER model reads English; other languages are indexed without entities or topics.
@@ -67,7 +76,7 @@ class Analyzer:
             (ner_text(texts[n])[: self.max_chars] for n in english), batch_size=batch_size
         )
         facets: dict[int, EntityFacets] = {
-            n: canonical_entities([(e.text, e.label_) for e in doc.ents], self.aliases)
+            n: entity_facets(texts[n], *doc_mentions(doc), self.aliases)
             for n, doc in zip(english, docs, strict=True)
         }
         results = []
@@ -78,6 +87,37 @@ class Analyzer:
             )
             results.append(Analysis(language, found, topics, tags))
         return results
+
+
+def doc_mentions(doc: Any) -> tuple[list[Mention], list[Context]]:
+    """A spaCy doc's ``(text, label)`` mentions and the words around each."""
+    mentions = [(e.text, e.label_) for e in doc.ents]
+    return mentions, [(_word(doc, e.start - 1), _word(doc, e.end)) for e in doc.ents]
+
+
+def _word(doc: Any, i: int) -> str:
+    # "" at a boundary: the start or end of the text, a line break, a sentence end.
+    if i < 0 or i >= len(doc) or doc[i].is_space:
+        return ""
+    return str(doc[i].lower_)
+
+
+def entity_facets(
+    text: Text,
+    mentions: Sequence[Mention],
+    contexts: Sequence[Context],
+    aliases: AliasTable,
+    disabled: frozenset[str] = frozenset(),
+) -> EntityFacets:
+    """The canonical entities of one article from spaCy's mentions, its dateline and tables."""
+    return canonical_entities(
+        mentions,
+        aliases,
+        places=dateline_places(text.body),
+        hints=table_names(text.body),
+        contexts=contexts,
+        disabled=disabled,
+    )
 
 
 def ner_text(text: Text) -> str:

@@ -21,6 +21,8 @@ _DESIGNATION = re.compile(r"^[A-Za-z]{1,4}-\d[\w/-]*$|^[A-Z]{1,3}\d{3,}$")
 _QUANTITY_WORDS = frozenset(
     {"million", "billion", "trillion", "thousand", "hundred", "percent", "per", "cent"}
 )
+# A capital then lower-case letters without a vowel: units of measure, never names.
+_UNIT = re.compile(r"^[A-Z][b-df-hj-np-tv-xz]{2,}$")
 _JUNK_MARKERS = ("http", "www.", ".com", "@", "#", "<", ">")  # URLs, handles, markup
 
 # Words that open a person's span without being part of the name ("President Putin",
@@ -72,6 +74,10 @@ ORG_DESIGNATORS = frozenset(
         "energy", "capital", "investments", "ventures", "insurance", "industries", "labs",
         "enterprises", "telecom", "communications", "pharma", "pharmaceuticals", "tourism",
         "hotels", "brewery", "solutions", "securities", "consulting", "gmbh", "ag", "sa",
+        # football and rugby clubs: "Manchester United", "Bristol Rovers"
+        "united", "rovers", "wanderers", "athletic", "albion", "hotspur", "fc", "afc", "rfc",
+        # a news agency's desks: "Warsaw Newsroom"
+        "newsroom", "newsdesk",
     }
 )  # fmt: skip
 
@@ -113,6 +119,8 @@ def is_junk(name: str, label: str) -> bool:
     if len(name) < 2 or len(name) > MAX_CHARS or not words or len(words) > MAX_WORDS:
         return True
     if not any(ch.isalpha() for ch in name) or name == name.lower():
+        return True
+    if _UNIT.match(name):  # "Mbps", "Kbps", "GHz": units, not names
         return True
     if _NUMBER.match(words[0]) or any(w.lower() in _QUANTITY_WORDS for w in words):
         return True
@@ -163,3 +171,50 @@ def is_org_name(name: str) -> bool:
     """True when the last word marks an organization ("Civic Alliance", "Northgate Bank")."""
     words = name.split()
     return len(words) >= 2 and words[-1].lower().rstrip(".") in ORG_DESIGNATORS
+
+
+_INITIAL = re.compile(r"^[A-Z]\.$")
+_TRAILING_NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
+_NUMBERLESS = frozenset({"PERSON", "GPE", "LOC", "NORP"})  # labels of names without numbers
+
+
+def split_table_span(text: str, label: str = "ORG") -> list[str]:
+    """The names in one span of a results table or list: cut at line breaks, at an
+    unclosed bracket, without trailing numbers or lowercase words.
+
+    spaCy runs across the cells of a table: "Jayasuriya 3\\nG. McGrath", "J. Pooley 111",
+    "Frankie Fredericks (Namibia", "Johnstone v".
+
+    >>> split_table_span("Jayasuriya 3\\nG. McGrath", "PERSON"), split_table_span("Channel 4")
+    (['Jayasuriya', 'G. McGrath'], ['Channel 4'])
+    """
+    parts = []
+    for line in text.splitlines():
+        opened = line.find("(")
+        if opened > 0 and ")" not in line[opened:]:
+            line = line[:opened]
+        words = line.split()
+        # A trailing number is a score or a statistic ("Pooley 111"), but a single digit
+        # may end the name of an organization or a product ("Channel 4").
+        while len(words) > 1 and (
+            (_TRAILING_NUMBER.match(words[-1]) and (len(words[-1]) > 1 or label in _NUMBERLESS))
+            or words[-1].islower()
+        ):
+            words.pop()
+        if words:
+            parts.append(" ".join(words))
+    return parts
+
+
+def is_initialled_person(name: str) -> bool:
+    """True for an initial and a surname ("J. Pooley", "G. McGrath"), never an organization.
+
+    Single-letter initials only: "U.S. Steel" and "U.N. Council" are not persons.
+    """
+    words = name.split()
+    return (
+        2 <= len(words) <= 3
+        and _INITIAL.match(words[0]) is not None
+        and all(w[:1].isupper() for w in words[1:])
+        and not is_org_name(name)
+    )

@@ -162,6 +162,10 @@ def test_short_form_left_alone_without_full_name() -> None:
         ("Putin’s", "ORG", "Vladimir Putin", "persons"),
         ("the Kremlin", "GPE", "Kremlin", "organizations"),
         ("KCNA", "GPE", "Korean Central News Agency", "organizations"),
+        ("Xinhua", "GPE", "Xinhua", "organizations"),  # news agencies (alias table v4)
+        ("ITAR-TASS", "GPE", "TASS", "organizations"),
+        ("DPA", "ORG", "Deutsche Presse-Agentur", "organizations"),
+        ("Velmore Newsroom", "PERSON", "Velmore Newsroom", "organizations"),  # an agency desk
     ],
 )
 def test_alias_table_maps_variants(
