@@ -1,4 +1,6 @@
-"""``python -m evaluation.external.stories [--data DIR] [--offline]``: stories on real news.
+"""``python -m evaluation.external.stories [--data DIR] [--offline [--orders N] [--baseline REV]]``.
+
+Stories on real news.
 
 ECB+ (``stories/ecbplus-dev.jsonl`` under ``--data``, default ``../shared/data`` beside the
 repository): per topic, articles about two different real events of the same kind. Each
@@ -13,9 +15,13 @@ all, since ECB+ has no dates) and its ``story_id`` is scored against the gold ``
 By default the articles go through the real worker (:mod:`.stories_worker`: a worker
 process on the local stack, a fresh namespace, ``newsflow replay``'s sender). ``--offline``
 runs the same pure functions in-process, in file order, without Kafka: decode, dedup, the
-NLP analysis (spaCy, alias table, canonical names), ``stories.assign_story`` by batches; a
-minute instead of several, for iterating on :mod:`processors.stories`. It also reports the
-stage's cost per article (time, state writes, state size).
+NLP analysis (spaCy, alias table, canonical names), ``stories.assign_story`` by batches; no
+worker to start, and the stories stage can be re-run on the same analyses, for iterating on
+:mod:`processors.stories`. It also reports the stage's cost per article (time, state
+writes, state size); ``--orders N`` the spread over N arrival orders (a worker run is one
+draw of them), ``--baseline REV`` another revision's stories module in the same run.
+
+For ``python -m evaluation.external``: :func:`run` returns the figures as a dict.
 """
 
 from __future__ import annotations
@@ -211,8 +217,8 @@ def baseline_module(rev: str) -> Any:
     if not hasattr(module, "article_features"):  # older: this one, with its features()
         from processors.stories import article_features
 
-        code = article_features.__code__
-        module.article_features = types.FunctionType(code, module.__dict__)  # type: ignore[attr-defined]
+        rebound = types.FunctionType(article_features.__code__, module.__dict__)
+        setattr(module, "article_features", rebound)  # noqa: B010 (a module built at run time)
     return module
 
 
