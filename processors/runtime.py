@@ -248,16 +248,7 @@ class Runtime:
             if isinstance(item, Rejected):
                 outputs.append(item)
                 continue
-            published = item.published_at or item.ingested_at
-            feats = stories.features(
-                item.id,
-                published.timestamp(),
-                item.title,
-                item.body,
-                {e.name: e.count for e in item.entities},
-                source=item.source,
-                entity_labels={e.name: e.label for e in item.entities},
-            )
+            feats = stories.article_features(item)
             assignment = stories.assign_story(feats, batch, self.story_config)
             touched.add(assignment.story_id)
             article = item.model_copy(update={"story_id": assignment.story_id})

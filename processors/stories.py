@@ -57,16 +57,21 @@ import hashlib
 import heapq
 import math
 import re
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from processors.timeindex import TimeIndex
+from schemas.article import Article
 
 StoryState = MutableMapping[str, Any]
 
 _TOKEN = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]")
+# Numbers of three characters or more ("2013", "5.6", "20,000"): years, magnitudes, tolls
+# and sums tell one event from another of its kind; shorter ones (days, small counts) don't.
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+MIN_NUMBER_CHARS = 3
 _STOPWORD_TEXT = """
     a about above after again against all also although am among an and another any are
     around as at be because been before being below between both but by can could did do
@@ -247,6 +252,21 @@ def features(
     )
 
 
+def article_features(article: Article) -> StoryFeatures:
+    """The story features of an enriched article, as the ``stories`` stage computes them
+    (publication time, else ingestion time)."""
+    published = article.published_at or article.ingested_at
+    return features(
+        article.id,
+        published.timestamp(),
+        article.title,
+        article.body,
+        {e.name: e.count for e in article.entities},
+        source=article.source,
+        entity_labels={e.name: e.label for e in article.entities},
+    )
+
+
 def assign_story(f: StoryFeatures, state: StoryState, config: StoryConfig) -> StoryAssignment:
     """Join ``f`` to the best-matching open story, or start a story; update ``state``.
 
@@ -344,9 +364,11 @@ def story_summary(story_id: str, state: StoryState) -> dict[str, Any]:
 
 def _terms(text: str) -> list[str]:
     """Casefolded words without possessive endings, stop words and words under 3 letters,
-    plurals folded to the singular."""
+    plurals folded to the singular; then the numbers of :data:`MIN_NUMBER_CHARS` or more."""
     words = (t.removesuffix("'s").removesuffix("’s") for t in _TOKEN.findall(text.casefold()))
-    return [_singular(t) for t in words if len(t) > 2 and t not in _STOPWORDS]
+    # "n't" is a contraction split off by tokenized text ("was n't"), never a topic word.
+    found = [_singular(t) for t in words if len(t) > 2 and t not in _STOPWORDS and t != "n't"]
+    return found + [n for n in _NUMBER.findall(text) if len(n) >= MIN_NUMBER_CHARS]
 
 
 def _singular(word: str) -> str:
@@ -479,10 +501,23 @@ def _score(
     article = {k: v * idf[k] for k, v in _entity_vector(f).items()}
     centroid = {k: v * idf.get(k, 1.0) for k, v in story["e"].items()}
     entities = _cosine(article, centroid)
-    if entities <= 0.0 and story["e"]:
+    if entities <= 0.0 and story["e"] and not _share_name_words(f.entities, story["e"]):
         return 0.0  # both name people or places, none in common: another event
     mixed = config.entity_weight * entities + (1 - config.entity_weight) * terms
     return mixed * _recency(f, story, config)
+
+
+def _share_name_words(mine: Mapping[str, Any], theirs: Mapping[str, Any]) -> bool:
+    """Whether two sets of entity names share a word: "LaCalamita" and "Anthony LaCalamita",
+    "Surrey Police" and "Surrey" are spelt apart by NER but name the same people or places."""
+    words = _name_words(mine)
+    return any(w in words for w in _name_words(theirs))
+
+
+def _name_words(names: Iterable[str]) -> set[str]:
+    # A plain split (this runs per candidate story): "of" in "Gulf of Aden" is no name word.
+    found = (w for name in names for w in name.casefold().split())
+    return {w for w in found if len(w) > 2 and w not in _STOPWORDS}
 
 
 def _recency(f: StoryFeatures, story: Mapping[str, Any], config: StoryConfig) -> float:

@@ -15,13 +15,15 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from evaluation.dedup_stories.dataset import Item
 from processors import dedup, stories
 from processors.shingles import normalize_for_hash, shingle_hashes
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ def run_stories(
     """Assign every non-duplicate item in order, as the pipeline's ``stories`` stage does
     (document frequencies learnt online in the story state, nothing computed beforehand);
     pairwise precision and recall, and what an assignment costs."""
-    state = _WriteCountingDict()
+    state = WriteCountingDict()
     predicted: dict[str, str] = {}
     spent = 0.0
     for item in items:
@@ -169,7 +171,7 @@ def run_stories(
     }
 
 
-class _WriteCountingDict(dict[str, Any]):
+class WriteCountingDict(dict[str, Any]):
     """A dict state that counts assignments (a Faust table sends one changelog record each)."""
 
     writes = 0
@@ -187,7 +189,7 @@ def writes_per_article(
 ) -> float:
     """State writes (changelog records) per article when the ``stories`` stage assigns the
     items ``batch`` at a time through a :class:`stories.BatchState`."""
-    state = _WriteCountingDict()
+    state = WriteCountingDict()
     for start in range(0, len(items), batch):
         view = stories.BatchState(state)
         for item in items[start : start + batch]:
@@ -196,16 +198,16 @@ def writes_per_article(
     return round(state.writes / max(1, len(items)), 1)
 
 
-def arrival_orders(items: Sequence[Item], count: int, seed: int = 5) -> list[list[Item]]:
+def arrival_orders(items: Sequence[T], count: int, seed: int = 5) -> list[list[T]]:
     """``count`` arrival orders as the one-partition ``stories`` topic may see them: the
     articles spread over 4 partitions upstream, then merged back by batches of 1-8."""
     rng = random.Random(seed)
     orders = []
     for _ in range(count):
-        parts: list[list[Item]] = [[] for _ in range(4)]
+        parts: list[list[T]] = [[] for _ in range(4)]
         for item in items:
             parts[rng.randrange(4)].append(item)
-        order: list[Item] = []
+        order: list[T] = []
         while any(parts):
             part = rng.choice([p for p in parts if p])
             take = rng.randint(1, 8)

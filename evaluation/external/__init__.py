@@ -1,0 +1,1 @@
+"""Quality on real news labelled by others (``../shared/data``; see its README for licences)."""

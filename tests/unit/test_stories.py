@@ -269,3 +269,42 @@ def test_a_batch_view_writes_each_key_once_and_gives_the_same_stories() -> None:
     assert "m:now" not in view and "m:now" in table
     view.flush()
     assert "m:now" not in table and BatchState(table).flush() == 0
+
+
+def test_features_keep_years_and_figures_and_drop_split_contractions() -> None:
+    f = features("a", T0, None, "The 5.6 quake of 2008 was n't felt ; 12 people , 20,000 homes", {})
+    assert {"5.6", "2008", "20,000"} <= set(f.terms)
+    assert "12" not in f.terms and "n't" not in f.terms
+
+
+PILOT = (
+    "Pilot Anthony LaCalamita charged over Detroit plane theft",
+    "Pilot Anthony LaCalamita was charged with stealing a small plane from a Detroit airfield "
+    "and flying it to Canada. Prosecutor Dana Hollis said the plane was found in a field.",
+    {"Anthony LaCalamita": 2, "Detroit": 1, "Dana Hollis": 1},
+)
+PILOT_FOLLOW_UP = (
+    "LaCalamita pleads not guilty to plane theft charge",
+    "LaCalamita, the pilot charged with stealing a small plane from a Detroit airfield and "
+    "flying it to Canada, pleaded not guilty. The plane was found in a field.",
+    {"LaCalamita": 2},
+)
+
+
+def test_a_name_spelt_apart_by_ner_does_not_bar_the_follow_up() -> None:
+    # NER gives "LaCalamita" in one article, "Anthony LaCalamita" in the other: no entity in
+    # common, but the same person; the follow-up must still be compared on its words.
+    state: dict[str, Any] = {}
+    first = assign_story(make("a", T0, PILOT), state, StoryConfig())
+    second = assign_story(make("b", T0 + 3 * HOUR, PILOT_FOLLOW_UP), state, StoryConfig())
+    assert second.story_id == first.story_id
+
+
+def test_two_events_naming_no_one_in_common_stay_apart() -> None:
+    state: dict[str, Any] = {}
+    first = assign_story(make("a", T0, PILOT), state, StoryConfig())
+    title, body, _ = PILOT_FOLLOW_UP
+    rename = "LaCalamita", "Pemberton"
+    other = (title.replace(*rename), body.replace(*rename), {"Pemberton": 2})
+    second = assign_story(make("b", T0 + 3 * HOUR, other), state, StoryConfig())
+    assert second.is_new and second.story_id != first.story_id
