@@ -13,7 +13,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -101,14 +101,22 @@ def module_worker(ns: Namespace, log_dir: Path) -> Iterator[WorkerProcess]:
 class UiServer:
     """``newsflow ui`` as a subprocess on a free port of this machine."""
 
-    def __init__(self, ns: Namespace, log_dir: Path) -> None:
+    def __init__(
+        self,
+        ns: Namespace,
+        log_dir: Path,
+        args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
+        self.headers = dict(headers or {})
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"ui-{self.port}.log"
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [str(VENV_BIN / "newsflow"), "ui", "--port", str(self.port)],
-            env=ns.env,
+            [str(VENV_BIN / "newsflow"), "ui", "--port", str(self.port), *args],
+            env={**ns.env, **(env or {})},
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -124,7 +132,8 @@ class UiServer:
             tail = self.log_path.read_text(errors="replace")[-3000:]
             raise AssertionError(f"newsflow ui exited with {self.proc.returncode}:\n{tail}")
         try:
-            return httpx.get(f"{self.url}/api/info", timeout=2).status_code == 200
+            url = f"{self.url}/api/info"
+            return httpx.get(url, headers=self.headers, timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
 
