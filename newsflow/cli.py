@@ -118,14 +118,17 @@ def service_error(exc: BaseException) -> str | None:
     try:
         settings = load_settings()
         kafka_at, es_at = settings.kafka_bootstrap, settings.es_url  # no credentials in it
+        user = settings.kafka_sasl_username
     except PipelineError:
-        kafka_at, es_at = "the configured servers", "the configured URL"
+        kafka_at, es_at, user = "the configured servers", "the configured URL", None
+    # A refusal kafka-python only retried (a wrong password, CA or protocol) is named by
+    # newsflow.kafka_check before any client connects; what is left here is a real timeout.
     if isinstance(exc, kafka_errors.KafkaConnectionError | kafka_errors.KafkaTimeoutError):
         return f"cannot reach Kafka at {kafka_at} ({_short(exc)})"
     if isinstance(exc, kafka_errors.SaslAuthenticationFailedError):
         return f"Kafka at {kafka_at} refused the credentials ({_short(exc)})"
     if isinstance(exc, kafka_errors.AuthorizationError):
-        return f"Kafka at {kafka_at} does not allow this ({_short(exc)})"
+        return kafka_denial(exc, kafka_at, user)
     if isinstance(exc, EsConnectionError | ConnectionTimeout):
         return f"cannot reach Elasticsearch at {es_at} ({_short(exc)})"
     if isinstance(exc, AuthenticationException):
@@ -133,6 +136,42 @@ def service_error(exc: BaseException) -> str | None:
     if isinstance(exc, AuthorizationException):
         return f"Elasticsearch at {es_at} does not allow this (HTTP 403)"
     return None
+
+
+_DENIED_KINDS = {
+    "TopicAuthorizationFailedError": "topic",
+    "GroupAuthorizationFailedError": "consumer group",
+    "ClusterAuthorizationFailedError": "cluster",
+    "TransactionalIdAuthorizationFailedError": "transactional id",
+}
+_AUTHORIZATION_CODES = {"29", "30", "31", "53"}  # topic, group, cluster, transactional id
+
+
+def denied_resources(exc: BaseException) -> list[str]:
+    """The resources an authorization error names (the request's own repr left out)."""
+    text = str(exc)
+    _, answered, response = text.partition("failed with response")
+    if answered:  # an admin request: the results that carry an authorization error
+        results = re.findall(r"name='([^']+)'[^()]*?error_code=(\d+)", response)
+        return sorted({name for name, code in results if code in _AUTHORIZATION_CODES})
+    found = re.findall(r"\b(?:TOPIC|GROUP)/([^\s:,)]+)", text)
+    if not found:  # a client error: its arguments are the names
+        found = [a for a in getattr(exc, "args", ()) if isinstance(a, str) and " " not in a]
+    return sorted(set(found))
+
+
+def kafka_denial(exc: BaseException, kafka_at: str, user: str | None) -> str:
+    """One line naming who was denied what: the fix is an ACL, or the namespace."""
+    kind = _DENIED_KINDS.get(type(exc).__name__, "resource")
+    names = denied_resources(exc)
+    what = f"{kind} {names[0]}" if names else f"a {kind}"
+    if len(names) > 1:
+        what += f" (and {len(names) - 1} more)"
+    who = f"user {user!r}" if user else "this client"
+    return (
+        f"Kafka at {kafka_at} does not allow {who} on {what} ({type(exc).__name__}): "
+        "check its ACLs (docs/OPERATIONS.md) or NEWSFLOW_NAMESPACE"
+    )
 
 
 def _short(exc: BaseException) -> str:

@@ -45,8 +45,9 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str, every: flo
 class Namespace:
     """A private namespace on the real stack: its settings, names and clients."""
 
-    def __init__(self, partitions: int = 4) -> None:
-        self.settings: Settings = load_settings(namespace=new_namespace(), partitions=partitions)
+    def __init__(self, partitions: int = 4, name: str | None = None) -> None:
+        name = name or new_namespace()
+        self.settings: Settings = load_settings(namespace=name, partitions=partitions)
         self.names = Names(self.settings.namespace)
         self.env = {
             **os.environ,

@@ -1,0 +1,15 @@
+"""The secured Kafka, started once for the tests of this folder (about 20 s)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.secure.broker import SecuredKafka, secured_kafka
+
+
+@pytest.fixture(scope="session")
+def secure_kafka() -> Iterator[SecuredKafka]:
+    with secured_kafka() as kafka:
+        yield kafka
