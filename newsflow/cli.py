@@ -108,19 +108,17 @@ def run_cli(entry: Callable[..., Any], argv: list[str] | None = None) -> int:
 
 def service_error(exc: BaseException) -> str | None:
     """One line for a Kafka or Elasticsearch that is unreachable or refuses us, else None."""
-    from elastic_transport import ConnectionError as EsConnectionError
-    from elastic_transport import ConnectionTimeout
-    from elasticsearch import AuthenticationException, AuthorizationException
     from kafka import errors as kafka_errors
 
-    from newsflow.settings import load_settings
+    from newsflow.settings import Settings, load_settings
 
+    settings: Settings | None
     try:
         settings = load_settings()
-        kafka_at, es_at = settings.kafka_bootstrap, settings.es_url  # no credentials in it
+        kafka_at = settings.kafka_bootstrap  # no credentials in it
         user = settings.kafka_sasl_username
     except PipelineError:
-        kafka_at, es_at, user = "the configured servers", "the configured URL", None
+        settings, kafka_at, user = None, "the configured servers", None
     # A refusal kafka-python only retried (a wrong password, CA or protocol) is named by
     # newsflow.kafka_check before any client connects; what is left here is a real timeout.
     if isinstance(exc, kafka_errors.KafkaConnectionError | kafka_errors.KafkaTimeoutError):
@@ -129,13 +127,67 @@ def service_error(exc: BaseException) -> str | None:
         return f"Kafka at {kafka_at} refused the credentials ({_short(exc)})"
     if isinstance(exc, kafka_errors.AuthorizationError):
         return kafka_denial(exc, kafka_at, user)
+    return es_error(exc, settings)
+
+
+def es_error(exc: BaseException, settings: Any) -> str | None:
+    """One line for an Elasticsearch that is unreachable, untrusted or refuses us, else None."""
+    from elastic_transport import ConnectionError as EsConnectionError
+    from elastic_transport import ConnectionTimeout, TlsError
+    from elasticsearch import ApiError, AuthenticationException, AuthorizationException
+
+    at = settings.es_url if settings is not None else "the configured URL"
+    if isinstance(exc, TlsError):
+        return _es_tls(str(exc), at, settings)
     if isinstance(exc, EsConnectionError | ConnectionTimeout):
-        return f"cannot reach Elasticsearch at {es_at} ({_short(exc)})"
+        return f"cannot reach Elasticsearch at {at} ({_short(exc)})"
     if isinstance(exc, AuthenticationException):
-        return f"Elasticsearch at {es_at} refused the credentials (HTTP 401)"
+        return (
+            f"Elasticsearch at {at} refused the credentials (HTTP 401): {_es_auth_hint(settings)}"
+        )
     if isinstance(exc, AuthorizationException):
-        return f"Elasticsearch at {es_at} does not allow this (HTTP 403)"
+        return f"Elasticsearch at {at} does not allow this (HTTP 403)"
+    if isinstance(exc, ApiError) and not isinstance(exc.body, dict):
+        # Not an Elasticsearch error: a proxy's page (plain HTTP to its HTTPS port, ...).
+        return (
+            f"{at} answered HTTP {exc.status_code} with a page that is not Elasticsearch's: "
+            "check NEWSFLOW_ES_URL (http or https, host, port)"
+        )
     return None
+
+
+def _es_auth_hint(settings: Any) -> str:
+    if settings is None:
+        return "check the NEWSFLOW_ES_* credentials"
+    if settings.es_api_key is not None:
+        return "check NEWSFLOW_ES_API_KEY"
+    if settings.es_username is not None:
+        return f"check NEWSFLOW_ES_PASSWORD (user {settings.es_username!r})"
+    return "set NEWSFLOW_ES_API_KEY, or NEWSFLOW_ES_USERNAME and NEWSFLOW_ES_PASSWORD"
+
+
+def _es_tls(text: str, at: str, settings: Any) -> str:
+    """Which TLS check failed, and the setting behind it."""
+    if "Fingerprints did not match" in text:
+        got = re.search(r'got "([0-9a-fA-F]+)', text)
+        seen = f" (it is {got.group(1)})" if got else ""
+        return (
+            f"the certificate of {at} does not match NEWSFLOW_ES_SSL_FINGERPRINT{seen}: "
+            "check NEWSFLOW_ES_SSL_FINGERPRINT"
+        )
+    if "CERTIFICATE_VERIFY_FAILED" in text and "match" in text:  # the host name
+        return f"the certificate of {at} is not for its host: check NEWSFLOW_ES_URL"
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        if settings is not None and settings.es_ca_certs is not None:
+            return (
+                f"the certificate of {at} is not signed by NEWSFLOW_ES_CA_CERTS: "
+                "check NEWSFLOW_ES_CA_CERTS"
+            )
+        return (
+            f"the certificate of {at} is not signed by a CA this machine trusts: set "
+            "NEWSFLOW_ES_CA_CERTS (or NEWSFLOW_ES_SSL_FINGERPRINT)"
+        )
+    return f"TLS with Elasticsearch at {at} failed ({_short(Exception(text))})"
 
 
 _DENIED_KINDS = {

@@ -61,6 +61,9 @@ def tenant(
     ns.close()
 
 
+# About a minute on the shared 2-core machine (a worker's start, spaCy, the sample corpus):
+# in `make soak`, so that the secured tests of `make test` stay well under two minutes.
+@pytest.mark.slow
 def test_a_tenant_runs_its_whole_pipeline_and_no_secret_is_logged(
     secure_kafka: SecuredKafka, tenant: Namespace, log_dir: Path, tmp_path: Path
 ) -> None:
