@@ -25,6 +25,9 @@ SEEDS = ROOT.parent / "shared" / "corpus" / "seeds"
 SAMPLE = ROOT / "corpus" / "sample"
 VENV_BIN = Path(sys.executable).parent
 
+# ``invoke(*args, **env)``: ``newsflow ARGS`` run in this process (tests/conftest.py).
+Invoke = Callable[..., subprocess.CompletedProcess[str]]
+
 
 def new_namespace(prefix: str = "t") -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"

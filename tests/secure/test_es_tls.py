@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from tests.secure.nginx import USER, SecuredEs
-from tests.support import VENV_BIN, new_namespace
+from tests.support import VENV_BIN, Invoke, new_namespace
 
 pytestmark = pytest.mark.stack
 
@@ -112,9 +112,12 @@ def _wrong(es: SecuredEs) -> dict[str, tuple[dict[str, str], str]]:
         "plain HTTP to the TLS port",
     ],
 )
-def test_a_wrong_value_is_one_line_naming_the_setting(secure_es: SecuredEs, case: str) -> None:
-    settings, expected = _wrong(secure_es)[case]
-    done = _run(secure_es, new_namespace("estls"), "status", **settings)
+def test_a_wrong_value_is_one_line_naming_the_setting(
+    secure_es: SecuredEs, invoke: Invoke, case: str
+) -> None:
+    changes, expected = _wrong(secure_es)[case]
+    settings = {"url": secure_es.url, **changes}
+    done = invoke("status", **{f"NEWSFLOW_ES_{k.upper()}": v for k, v in settings.items()})
     assert done.returncode == 2, done
     line = done.stderr.strip()
     assert "\n" not in line and "Traceback" not in line, line

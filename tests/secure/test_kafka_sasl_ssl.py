@@ -10,7 +10,6 @@ the cause and the setting, within seconds (kafka-python's bootstrap gives up aft
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,7 +18,15 @@ from pathlib import Path
 import pytest
 
 from tests.secure.broker import ADMIN, TENANT, SecuredKafka, grant_namespace
-from tests.support import SAMPLE, VENV_BIN, Namespace, WorkerProcess, new_namespace, wait_for
+from tests.support import (
+    SAMPLE,
+    VENV_BIN,
+    Invoke,
+    Namespace,
+    WorkerProcess,
+    new_namespace,
+    wait_for,
+)
 
 pytestmark = pytest.mark.stack
 
@@ -173,15 +180,13 @@ def _refusals(kafka: SecuredKafka) -> dict[str, tuple[dict[str, str], str]]:
     ],
 )
 def test_a_refusal_is_one_line_naming_its_cause_within_seconds(
-    secure_kafka: SecuredKafka, case: str
+    secure_kafka: SecuredKafka, invoke: Invoke, case: str
 ) -> None:
     changes, expected = _refusals(secure_kafka)[case]
-    env = {**os.environ, **secure_kafka.env("secrefused"), "NEWSFLOW_LOG_LEVEL": "DEBUG"}
-    env.update(changes)
-    for key in [k for k, v in changes.items() if not v]:
-        del env[key]  # unset, not blank
+    settings = {**secure_kafka.env("secrefused"), "NEWSFLOW_LOG_LEVEL": "DEBUG", **changes}
+    settings = {k: v for k, v in settings.items() if v}  # blank: unset
     started = time.monotonic()
-    done = newsflow(env, "status")
+    done = invoke("status", **settings)  # run_cli in this process, as the console script
     elapsed = time.monotonic() - started
     assert done.returncode == 2, done
     line = done.stderr.strip()
