@@ -19,6 +19,8 @@ from newsflow.errors import StackError
 from newsflow.names import Names
 from newsflow.settings import Settings, load_settings
 
+WAIT_OPTION_HELP = "Wait (with capped backoff) while Kafka or Elasticsearch cannot be reached."
+
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 # Template file -> index name property of Names.
 TEMPLATES = {
@@ -114,12 +116,15 @@ def bootstrap_namespace(settings: Settings) -> None:
 
 
 @click.command()
-def bootstrap() -> None:
+@click.option("--wait", is_flag=True, help=WAIT_OPTION_HELP)
+def bootstrap(wait: bool) -> None:
     """Create the namespace's Kafka topics and install its Elasticsearch index templates."""
+    from newsflow.waiting import maybe_waiting
+
     settings = load_settings()
     names = Names(settings.namespace)
-    created = ensure_topics(settings, names)
-    templates = ensure_templates(settings, names)
+    created = maybe_waiting(wait, lambda: ensure_topics(settings, names), "bootstrap")
+    templates = maybe_waiting(wait, lambda: ensure_templates(settings, names), "bootstrap")
     topics = ", ".join(names.topics)
     click.echo(f"topics: {topics} ({len(created)} created, {settings.partitions} partitions)")
     click.echo(f"index templates: {', '.join(templates)}")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
@@ -71,7 +70,7 @@ def cli() -> None:
     """
 
 
-def run_cli(entry: Callable[..., Any], argv: list[str] | None = None) -> int:
+def run_cli(entry: click.Command, argv: list[str] | None = None) -> int:
     """Run a click command; errors a user can act on become one line on stderr, exit code 2.
 
     That covers bad arguments, bad settings, our own errors and a Kafka or Elasticsearch
@@ -108,6 +107,48 @@ def run_cli(entry: Callable[..., Any], argv: list[str] | None = None) -> int:
 
 def service_error(exc: BaseException) -> str | None:
     """One line for a Kafka or Elasticsearch that is unreachable or refuses us, else None."""
+    return unreachable(exc) or _refused(exc)
+
+
+def _addresses() -> tuple[str, str]:
+    """Where Kafka and Elasticsearch are expected (no credentials in either)."""
+    from newsflow.settings import load_settings
+
+    try:
+        settings = load_settings()
+    except PipelineError:
+        return "the configured servers", "the configured URL"
+    return settings.kafka_bootstrap, settings.es_url
+
+
+def unreachable(exc: BaseException) -> str | None:
+    """One line for a Kafka or Elasticsearch that cannot be reached (yet), else None.
+
+    These are the errors worth waiting out: down, refusing connections, timing out, or an
+    Elasticsearch answering 503 while it starts. Refused credentials are not: waiting would
+    not change them.
+    """
+    from elastic_transport import ConnectionError as EsConnectionError
+    from elastic_transport import ConnectionTimeout, TlsError
+    from elasticsearch import ApiError
+    from kafka import errors as kafka_errors
+
+    kafka_at, es_at = _addresses()
+    if isinstance(exc, TlsError):
+        return None  # an untrusted certificate stays untrusted: not worth waiting out
+    # A refusal kafka-python only retried (a wrong password, CA or protocol) is named by
+    # newsflow.kafka_check before any client connects; what is left here is a real timeout.
+    if isinstance(exc, kafka_errors.KafkaConnectionError | kafka_errors.KafkaTimeoutError):
+        return f"cannot reach Kafka at {kafka_at} ({_short(exc)})"
+    if isinstance(exc, EsConnectionError | ConnectionTimeout):
+        return f"cannot reach Elasticsearch at {es_at} ({_short(exc)})"
+    if isinstance(exc, ApiError) and exc.meta.status in (502, 503, 504):
+        return f"Elasticsearch at {es_at} is not ready (HTTP {exc.meta.status})"
+    return None
+
+
+def _refused(exc: BaseException) -> str | None:
+    """One line for a Kafka or Elasticsearch that refuses us (credentials, TLS, ACLs)."""
     from kafka import errors as kafka_errors
 
     from newsflow.settings import Settings, load_settings
@@ -115,36 +156,27 @@ def service_error(exc: BaseException) -> str | None:
     settings: Settings | None
     try:
         settings = load_settings()
-        kafka_at = settings.kafka_bootstrap  # no credentials in it
-        user = settings.kafka_sasl_username
     except PipelineError:
-        settings, kafka_at, user = None, "the configured servers", None
-    # A refusal kafka-python only retried (a wrong password, CA or protocol) is named by
-    # newsflow.kafka_check before any client connects; what is left here is a real timeout.
-    if isinstance(exc, kafka_errors.KafkaConnectionError | kafka_errors.KafkaTimeoutError):
-        return f"cannot reach Kafka at {kafka_at} ({_short(exc)})"
+        settings = None
+    kafka_at, _ = _addresses()
     if isinstance(exc, kafka_errors.SaslAuthenticationFailedError):
         return f"Kafka at {kafka_at} refused the credentials ({_short(exc)})"
     if isinstance(exc, kafka_errors.AuthorizationError):
-        return kafka_denial(exc, kafka_at, user)
+        return kafka_denial(exc, kafka_at, settings.kafka_sasl_username if settings else None)
     return es_error(exc, settings)
 
 
 def es_error(exc: BaseException, settings: Any) -> str | None:
-    """One line for an Elasticsearch that is unreachable, untrusted or refuses us, else None."""
-    from elastic_transport import ConnectionError as EsConnectionError
-    from elastic_transport import ConnectionTimeout, TlsError
+    """One line for an Elasticsearch that is untrusted or refuses us, else None."""
+    from elastic_transport import TlsError
     from elasticsearch import ApiError, AuthenticationException, AuthorizationException
 
     at = settings.es_url if settings is not None else "the configured URL"
     if isinstance(exc, TlsError):
         return _es_tls(str(exc), at, settings)
-    if isinstance(exc, EsConnectionError | ConnectionTimeout):
-        return f"cannot reach Elasticsearch at {at} ({_short(exc)})"
     if isinstance(exc, AuthenticationException):
-        return (
-            f"Elasticsearch at {at} refused the credentials (HTTP 401): {_es_auth_hint(settings)}"
-        )
+        hint = _es_auth_hint(settings)
+        return f"Elasticsearch at {at} refused the credentials (HTTP 401): {hint}"
     if isinstance(exc, AuthorizationException):
         return f"Elasticsearch at {at} does not allow this (HTTP 403)"
     if isinstance(exc, ApiError) and not isinstance(exc.body, dict):

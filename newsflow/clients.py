@@ -66,14 +66,16 @@ def checked_kafka_options(settings: Settings) -> dict[str, Any]:
 
 
 def kafka_producer(settings: Settings, **overrides: Any) -> Any:
-    """A kafka-python producer that confirms every write: acks=all, idempotent, compressed."""
+    """A kafka-python producer that confirms every write: acks=all, idempotent, compressed
+    with ``NEWSFLOW_KAFKA_COMPRESSION`` (gzip by default)."""
     from kafka import KafkaProducer
 
+    codec = settings.kafka_compression
     config: dict[str, Any] = {
         **checked_kafka_options(settings),
         "acks": "all",
         "enable_idempotence": True,
-        "compression_type": "gzip",
+        "compression_type": None if codec == "none" else codec,
         "linger_ms": 20,
         "retries": 10,
         "max_in_flight_requests_per_connection": 5,

@@ -20,6 +20,7 @@ import click
 from newsflow.errors import ConfigError, PipelineError
 from newsflow.names import Names
 from newsflow.settings import Settings, load_settings
+from newsflow.skipbatch import skip
 from schemas.deadletter import DeadLetter
 
 REQUEUED_MAPPING = {"requeued_at": {"type": "date"}}
@@ -161,7 +162,7 @@ def mark_requeued(es: Any, index: str, ids: Sequence[str], when: datetime) -> No
 
 @click.group()
 def deadletter() -> None:
-    """Dead letters of the namespace: list them; requeue them after a fix."""
+    """Dead letters of the namespace: list them; requeue them after a fix; skip a batch."""
 
 
 @deadletter.command("list")
@@ -236,3 +237,6 @@ def requeue(
     for stored, (partition, offset) in zip(to_send, offsets, strict=True):
         click.echo(f"requeued {stored.id} → {names.raw_topic}:{partition}:{offset}")
     click.echo(f"requeued {len(to_send)} dead letters to {names.raw_topic}")
+
+
+deadletter.add_command(skip)  # newsflow deadletter skip: past a batch no worker can decode

@@ -50,6 +50,10 @@ class LocalWorker:
 
     def start(self, timeout: float = 180) -> LocalWorker:
         """Start the worker and wait until ``/healthz`` says it is ready."""
+        return self.launch().wait_healthy(timeout)
+
+    def launch(self) -> LocalWorker:
+        """Start the worker process; do not wait for it."""
         args = [sys.executable, "-m", "newsflow", "worker", "--web-port", str(self.port)]
         if self.concurrency:
             args += ["--concurrency", str(self.concurrency)]
@@ -59,6 +63,11 @@ class LocalWorker:
         self.proc = subprocess.Popen(
             args, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )
+        return self
+
+    def wait_healthy(self, timeout: float = 180) -> LocalWorker:
+        """Wait until ``/healthz`` answers 200; fail if the worker exits or takes too long."""
+        assert self.proc is not None, "launch() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -25,6 +25,8 @@ from newsflow.errors import ConfigError
 
 KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+# Kafka's codecs, as kafka-python and aiokafka name them ("none": uncompressed batches).
+KAFKA_CODECS = ("none", "gzip", "snappy", "lz4", "zstd")
 
 
 def _default_cache() -> Path:
@@ -55,6 +57,9 @@ class Settings(BaseSettings):
     kafka_sasl_username: str | None = Field(None, description="Kafka SASL user.")
     kafka_sasl_password: SecretStr | None = Field(None, description="Kafka SASL password.")
     kafka_ssl_cafile: FilePath | None = Field(None, description="CA file for Kafka TLS.")
+    kafka_compression: str = Field(
+        "gzip", description="Codec of our producers' batches: none, gzip, snappy, lz4 or zstd."
+    )
 
     # --- topology -------------------------------------------------------------------------
     partitions: int = Field(4, ge=1, le=1024, description="Partitions per topic at creation.")
@@ -122,6 +127,13 @@ class Settings(BaseSettings):
         if value not in {"json", "text"}:
             raise ValueError("log_format must be 'json' or 'text'")
         return value
+
+    @field_validator("kafka_compression")
+    @classmethod
+    def _known_codec(cls, value: str) -> str:
+        if value.lower() not in KAFKA_CODECS:
+            raise ValueError(f"one of {', '.join(KAFKA_CODECS)}")
+        return value.lower()
 
     @field_validator("es_url")
     @classmethod

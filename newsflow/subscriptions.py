@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from newsflow.errors import ConfigError
 from newsflow.names import Names
 from newsflow.settings import Settings, load_settings
+from newsflow.waiting import maybe_waiting, wait_option
 from processors.alerts import (
     DEFAULT_THROTTLE,
     Subscription,
@@ -201,6 +202,7 @@ async def _backfill(settings: Settings, subs: Sequence[Subscription]) -> int:
     help="At most N webhook posts per period (N/PERIOD, units s m h d; 'none'); "
     "the rest go out as one digest.",
 )
+@wait_option
 def subscribe(
     subscription_id: str,
     query: str,
@@ -211,6 +213,7 @@ def subscribe(
     backfill: bool,
     per_story: bool,
     throttle: str,
+    wait: bool,
 ) -> None:
     """Alert on articles matching QUERY (Lucene query-string syntax over title and body).
 
@@ -238,7 +241,7 @@ def subscribe(
     sub = build_subscription(fields, datetime.now(UTC))
     from elasticsearch import ConflictError
 
-    es, names = _ready(settings)
+    es, names = maybe_waiting(wait, lambda: _ready(settings), "subscribe")
     try:
         validate_with_es(es, names, sub)
         es.index(

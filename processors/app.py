@@ -24,7 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from newsflow.names import Names
 from newsflow.settings import Settings
 from newsflow.webauth import token_middleware
-from processors import holes, rewind
+from processors import holes, rewind, undecodable
 from processors.health import ProgressTracker, observe, offsets_of, record_lag
 from processors.notify import register_notifier
 from processors.retry import Backoff, until_done
@@ -94,6 +94,8 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
     rewind.install()
     # ... and never commit past a message it did not process (see processors.holes).
     holes.install()
+    # ... and stop only the partition of a record batch it cannot decode (not the worker).
+    undecodable.install()
     partitions = names.topic_partitions(settings.partitions)
     topics = {
         name: app.topic(name, key_serializer="raw", value_serializer="raw", partitions=count)
@@ -167,12 +169,19 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
-        if runtime.enricher is None:
-            body = json.dumps({"status": "starting"})
-            return web.text(body, content_type="application/json", status=503)
+        if runtime.enricher is None:  # warming up, or waiting for a service
+            waiting = json.dumps(runtime.waiting.body())
+            return web.text(waiting, content_type="application/json", status=503)
         health = observe(app, progress, topics, settings.stall_seconds)
-        body = json.dumps(health.body())
-        return web.text(body, content_type="application/json", status=200 if health.ok else 503)
+        body = health.body()
+        assigned = {(tp.topic, tp.partition) for tp in app.consumer.assignment()}
+        stuck = undecodable.stopped(assigned)
+        if stuck:
+            body.update(status="undecodable", undecodable=[b.body() for b in stuck])
+        ok = health.ok and not stuck
+        return web.text(
+            json.dumps(body), content_type="application/json", status=200 if ok else 503
+        )
 
     @app.page("/metrics")
     async def prometheus(web: Any, request: Any) -> Any:

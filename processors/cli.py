@@ -39,7 +39,8 @@ def worker(concurrency: int | None, web_port: int | None, blocking_timeout: floa
     import faust
 
     from newsflow.bootstrap import bootstrap_namespace
-    from newsflow.logs import logging_config
+    from newsflow.logs import configure, logging_config
+    from newsflow.waiting import when_reachable
     from newsflow.webauth import require_token_beyond_loopback
     from processors.app import create_app
 
@@ -52,9 +53,15 @@ def worker(concurrency: int | None, web_port: int | None, blocking_timeout: floa
     require_token_beyond_loopback(
         settings.web_host, settings.web_token, "NEWSFLOW_WEB_TOKEN", "newsflow worker"
     )
-    # Topics and templates before Faust starts: an unreachable Kafka or Elasticsearch is
-    # one clear line from the command (see newsflow.cli.run_cli), not a service traceback.
-    bootstrap_namespace(settings)
+    configure(settings)  # the waiting lines below; Faust installs the same config later
+    # Topics and templates before Faust starts, waiting while Kafka or Elasticsearch cannot
+    # be reached: Faust's own start would crash on an unreachable Kafka. Meanwhile the web
+    # port answers /healthz 503 with the reason.
+    when_reachable(
+        lambda: bootstrap_namespace(settings),
+        "worker start-up",
+        health=(settings.web_host, settings.web_port),
+    )
     app, _ = create_app(settings)
     faust.Worker(
         app,

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from newsflow.bootstrap import bootstrap_namespace
+from newsflow.cli import unreachable
 from newsflow.clients import async_es_client
 from newsflow.errors import InvalidArticle
 from newsflow.names import Names
@@ -26,7 +27,7 @@ from processors.alerting import AlertStage
 from processors.deadletter import dead_letter, dead_letter_id
 from processors.nlp import NlpPool
 from processors.pipeline import Enricher, Message, Rejected, copy_enrichment, prepare
-from processors.retry import Backoff
+from processors.retry import Backoff, Waiting, until_reachable
 from processors.sink import BulkSink
 from schemas import codec
 from schemas.article import Article
@@ -73,6 +74,7 @@ class Runtime:
         self.dedup_config = dedup.DedupConfig()
         self.story_config = stories.StoryConfig()
         self.enricher: Enricher | None = None
+        self.waiting = Waiting()  # what the warm-up waits for (Elasticsearch gone, ...)
         self.es: Any = None
         self.sinks: dict[str, BulkSink] = {}
         self.alerts: AlertStage | None = None
@@ -85,7 +87,10 @@ class Runtime:
             if self.enricher is not None:
                 return
             # Topics and templates first: a worker on a fresh namespace needs no extra step.
-            await asyncio.to_thread(bootstrap_namespace, self.settings)
+            # Kafka or Elasticsearch may have gone away since the command started: wait.
+            await until_reachable(
+                lambda: bootstrap_namespace(self.settings), "warm-up", self.waiting, unreachable
+            )
             pool = NlpPool(self.settings.cpu_processes, max_chars=self.settings.max_body_chars)
             started = time.monotonic()
             await pool.warm_up()

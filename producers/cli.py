@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from newsflow.settings import load_settings
+from newsflow.waiting import maybe_waiting, wait_option
 
 
 @click.command()
@@ -37,6 +39,7 @@ from newsflow.settings import load_settings
     help="Also publish records that are not valid articles (to exercise the dead-letter path).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@wait_option
 def replay(
     paths: tuple[Path, ...],
     rate: float | None,
@@ -46,6 +49,7 @@ def replay(
     no_alerts: bool,
     send_invalid: bool,
     quiet: bool,
+    wait: bool,
 ) -> None:
     """Replay corpus files or folders (.txt, .jsonl, .json, and .gz of them) to <ns>.raw.
 
@@ -67,8 +71,12 @@ def replay(
     settings = load_settings()
     names = Names(settings.namespace)
     corpus_files(list(paths))  # fail fast on a bad path, before connecting
-    ensure_topics(settings, names)
-    producer = kafka_producer(settings)
+
+    def connect() -> Any:
+        ensure_topics(settings, names)
+        return kafka_producer(settings)
+
+    producer = maybe_waiting(wait, connect, "replay")
     try:
         with tqdm(desc=f"replay → {names.raw_topic}", unit=" articles", disable=quiet) as bar:
             summary = run_replay(

@@ -16,7 +16,9 @@ import click
 import httpx
 
 from newsflow.errors import ConfigError
+from newsflow.names import Names
 from newsflow.settings import Settings, load_settings
+from newsflow.waiting import when_reachable
 from producers.feedpoll import FeedPoller, PollResult, user_agent
 from producers.feeds import FeedsConfig, config_from_urls, load_config
 from producers.feedstate import SeenStore, default_state_path
@@ -34,6 +36,15 @@ def _configure_logging(settings: Settings) -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     # trafilatura warns about every thin page; the poller reports what matters.
     logging.getLogger("trafilatura").setLevel(logging.ERROR)
+
+
+def _ready_producer(settings: Settings, names: Names, **overrides: Any) -> Any:
+    """The namespace's topics, and a producer connected to Kafka (both need it up)."""
+    from newsflow.bootstrap import ensure_topics
+    from newsflow.clients import kafka_producer
+
+    ensure_topics(settings, names)
+    return kafka_producer(settings, **overrides)
 
 
 def _feeds_config(
@@ -118,10 +129,6 @@ def feeds(
     a bad feed is logged by name and the others go on. What was published is remembered
     across restarts. With --once, the exit code is 1 when a feed failed.
     """
-    from newsflow.bootstrap import ensure_topics
-    from newsflow.clients import kafka_producer
-    from newsflow.names import Names
-
     options = {
         k: v for k, v in {"concurrency": concurrency, "timeout": timeout}.items() if v is not None
     }
@@ -132,9 +139,8 @@ def feeds(
     settings = load_settings()
     _configure_logging(settings)
     names = Names(settings.namespace)
-    ensure_topics(settings, names)
+    producer = when_reachable(lambda: _ready_producer(settings, names), "feeds start-up")
     store = SeenStore(state or default_state_path(settings.home, settings.namespace))
-    producer = kafka_producer(settings)
     try:
         publisher = Publisher(producer, names.raw_topic)
         results = asyncio.run(_serve_feeds(config, store, publisher, once))
@@ -166,9 +172,6 @@ def ingest_server(host: str | None, port: int | None) -> None:
     """
     from aiohttp import web
 
-    from newsflow.bootstrap import ensure_topics
-    from newsflow.clients import kafka_producer
-    from newsflow.names import Names
     from newsflow.webauth import is_loopback
     from producers.ingest import create_app, load_ingest_settings
 
@@ -177,9 +180,13 @@ def ingest_server(host: str | None, port: int | None) -> None:
     settings = load_settings()
     _configure_logging(settings)
     names = Names(settings.namespace)
-    ensure_topics(settings, names)
     # A send blocks while Kafka is unreachable: bound it too, so that clients get their 503.
-    producer = kafka_producer(settings, max_block_ms=int(ingest.ack_timeout * 1000))
+    block_ms = int(ingest.ack_timeout * 1000)
+    producer = when_reachable(
+        lambda: _ready_producer(settings, names, max_block_ms=block_ms),
+        "ingest-server start-up",
+        health=(ingest.host, ingest.port),
+    )
     app = create_app(Publisher(producer, names.raw_topic, ingest.ack_timeout), ingest)
 
     async def close_producer(_: web.Application) -> None:

@@ -61,10 +61,18 @@ class Namespace:
         bootstrap_namespace(self.settings)
         self.es = es_client(self.settings)
 
-    def produce(self, values: Iterable[bytes], key: bytes | None = None) -> int:
-        producer = kafka_producer(self.settings)
+    def produce(
+        self,
+        values: Iterable[bytes],
+        key: bytes | None = None,
+        partition: int | None = None,
+        **options: Any,
+    ) -> int:
+        """Send ``values`` to ``<ns>.raw`` (``options``: of the producer), each confirmed."""
+        producer = kafka_producer(self.settings, **options)
+        topic = self.names.raw_topic
         try:
-            futures = [producer.send(self.names.raw_topic, key=key, value=v) for v in values]
+            futures = [producer.send(topic, key=key, value=v, partition=partition) for v in values]
             producer.flush()
             for future in futures:
                 future.get(timeout=30)

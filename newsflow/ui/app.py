@@ -60,6 +60,11 @@ async def index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
 
+async def healthz(request: web.Request) -> web.Response:
+    """``GET /healthz``: serving (before, while Elasticsearch is awaited, 503 with why)."""
+    return web.json_response({"status": "ok"})
+
+
 async def info(request: web.Request) -> web.Response:
     """What the page watches: the namespace and its indices."""
     names = request.app[BACKEND].names
@@ -143,6 +148,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
     app.on_shutdown.append(_close_streams)
     app.router.add_get("/", index)
     app.router.add_get("/api/info", info)
+    app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/articles", articles)
     app.router.add_get("/api/facets", facets)
     app.router.add_get("/api/alerts", alerts)

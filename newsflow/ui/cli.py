@@ -7,7 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
-from newsflow.settings import load_settings
+from newsflow.settings import Settings, load_settings
 from newsflow.webauth import require_token_beyond_loopback
 
 
@@ -17,6 +17,17 @@ def public_url(url: str) -> str:
     host = parts.hostname or ""
     netloc = f"{host}:{parts.port}" if parts.port else host
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _ping(settings: Settings) -> None:
+    """Raise unless Elasticsearch answers (an unreachable one, or one still starting)."""
+    from newsflow.clients import es_client
+
+    es = es_client(settings)
+    try:
+        es.cluster.health()  # not info(): the integ-test distribution has no GET /
+    finally:
+        es.close()
 
 
 @click.command()
@@ -35,6 +46,7 @@ def ui(host: str, port: int) -> None:
 
     from newsflow.logs import configure
     from newsflow.ui.app import create_app
+    from newsflow.waiting import when_reachable
 
     settings = load_settings()
     configure(settings)
@@ -43,6 +55,8 @@ def ui(host: str, port: int) -> None:
         logging.getLogger("elastic_transport").setLevel(logging.WARNING)
     # The page shows everything in the namespace to whoever reaches it.
     require_token_beyond_loopback(host, settings.ui_token, "NEWSFLOW_UI_TOKEN", "newsflow ui")
+    # The page is empty without Elasticsearch: wait for it, /healthz saying why (503).
+    when_reachable(lambda: _ping(settings), "ui start-up", health=(host, port))
     shown = f"[{host}]" if ":" in host else host
     click.echo(
         f"newsflow ui: http://{shown}:{port}/  (namespace {settings.namespace}, "

@@ -94,6 +94,7 @@ class EsFaultProxy:
         item_share: float = 0.0,
         request_share: float = 0.0,
         seed: int = 0,
+        port: int = 0,
     ) -> None:
         self.upstream = upstream.rstrip("/")
         self.item_share = item_share
@@ -105,7 +106,7 @@ class EsFaultProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._runner: web.AppRunner | None = None
         self._session: ClientSession | None = None
-        self.port = 0
+        self.port = port  # 0: any free port, known once started
 
     @property
     def url(self) -> str:
@@ -129,7 +130,7 @@ class EsFaultProxy:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = self._runner.addresses[0][1]
 
