@@ -12,24 +12,6 @@ if [ -x "$CHROMIUM" ]; then
     echo "install-browser: $("$CHROMIUM" --version 2>/dev/null || echo chromium) is installed"
     exit 0
 fi
-
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install-browser: no apt-get on this machine; install Chromium at $CHROMIUM yourself" >&2
-    exit 1
-fi
-
-SUDO=()
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-        SUDO=(sudo -n)
-    else
-        echo "install-browser: installing Chromium needs root (apt-get install chromium)" >&2
-        exit 1
-    fi
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-"${SUDO[@]}" apt-get update -qq
 # With its recommended packages: they bring the fonts the page is drawn with.
-"${SUDO[@]}" apt-get install -y -qq chromium
+"$(dirname "$0")/install-package.sh" --with-recommends "$CHROMIUM" chromium
 echo "install-browser: $("$CHROMIUM" --version 2>/dev/null || echo chromium) installed"

@@ -53,6 +53,18 @@ def kafka_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
+def checked_kafka_options(settings: Settings) -> dict[str, Any]:
+    """:func:`kafka_options`, once the broker was seen not to refuse them (one line if it does).
+
+    See :mod:`newsflow.kafka_check`: a wrong password or CA is named at once, not reported
+    after 10 s as "cannot reach Kafka".
+    """
+    from newsflow.kafka_check import check_kafka
+
+    check_kafka(settings)
+    return kafka_options(settings)
+
+
 def kafka_producer(settings: Settings, **overrides: Any) -> Any:
     """A kafka-python producer that confirms every write: acks=all, idempotent, compressed
     with ``NEWSFLOW_KAFKA_COMPRESSION`` (gzip by default)."""
@@ -60,7 +72,7 @@ def kafka_producer(settings: Settings, **overrides: Any) -> Any:
 
     codec = settings.kafka_compression
     config: dict[str, Any] = {
-        **kafka_options(settings),
+        **checked_kafka_options(settings),
         "acks": "all",
         "enable_idempotence": True,
         "compression_type": None if codec == "none" else codec,
@@ -77,4 +89,4 @@ def kafka_admin(settings: Settings) -> Any:
     """A kafka-python admin client."""
     from kafka.admin import KafkaAdminClient
 
-    return KafkaAdminClient(**kafka_options(settings), client_id="newsflow-admin")
+    return KafkaAdminClient(**checked_kafka_options(settings), client_id="newsflow-admin")

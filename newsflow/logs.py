@@ -2,9 +2,47 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from typing import Any
 
 from newsflow.settings import Settings
+
+MASK = "**********"
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces every secret of the settings in a record's message by ``**********``.
+
+    Defence in depth: newsflow never logs a secret, but a library at DEBUG may (kafka-python
+    logs its whole configuration, the SASL password included).
+    """
+
+    def __init__(self, secrets: Sequence[str] = ()) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the message when it holds a secret; never drop a record."""
+        if self.secrets:
+            message = record.getMessage()
+            if any(secret in message for secret in self.secrets):
+                for secret in self.secrets:
+                    message = message.replace(secret, MASK)
+                record.msg, record.args = message, None
+        return True
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """The secret values among the settings."""
+    fields = (
+        settings.es_api_key,
+        settings.es_password,
+        settings.kafka_sasl_password,
+        settings.web_token,
+        settings.ui_token,
+    )
+    return [f.get_secret_value() for f in fields if f is not None]
 
 
 def logging_config(settings: Settings) -> dict[str, Any]:
@@ -22,8 +60,13 @@ def logging_config(settings: Settings) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"default": formatter},
+        "filters": {"secrets": {"()": RedactSecrets, "secrets": secrets_of(settings)}},
         "handlers": {
-            "stderr": {"class": "logging.StreamHandler", "formatter": "default"},
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "default",
+                "filters": ["secrets"],
+            },
         },
         "root": {"level": settings.log_level.upper(), "handlers": ["stderr"]},
         # Faust's per-message debug chatter is not for production logs.

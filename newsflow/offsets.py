@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from newsflow.clients import kafka_admin, kafka_options
+from newsflow.clients import checked_kafka_options, kafka_admin
 from newsflow.settings import Settings
 
 
@@ -28,7 +28,7 @@ def end_offsets(settings: Settings, topics: list[str]) -> dict[tuple[str, int], 
     """The end offset of every partition of ``topics`` (missing topics are left out)."""
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(**kafka_options(settings))
+    consumer = KafkaConsumer(**checked_kafka_options(settings))
     try:
         tps = [
             TopicPartition(topic, p)

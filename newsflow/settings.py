@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     )
     web_port: int = Field(6066, ge=0, le=65535, description="Worker web port (metrics, health).")
     web_host: str = Field("127.0.0.1", description="Worker web bind address.")
+    web_token: SecretStr | None = Field(
+        None, description="Token the worker's web server requires (but on /healthz)."
+    )
+    ui_token: SecretStr | None = Field(
+        None, description="Token newsflow ui requires (Bearer, or Basic's password)."
+    )
     stall_seconds: float = Field(
         120.0, gt=0, description="/healthz is 503 when a partition is behind this long, stuck."
     )
@@ -109,6 +115,11 @@ class Settings(BaseSettings):
         if not value or not set(value) <= allowed or value.startswith("_"):
             raise ValueError("namespace must be lowercase letters, digits and '_' only")
         return value
+
+    @field_validator("web_token", "ui_token")
+    @classmethod
+    def _blank_token_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value().strip() else None
 
     @field_validator("log_format")
     @classmethod

@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from newsflow.names import Names
 from newsflow.settings import Settings
+from newsflow.webauth import token_middleware
 from processors import holes, rewind, undecodable
 from processors.health import ProgressTracker, observe, offsets_of, record_lag
 from processors.notify import register_notifier
@@ -84,6 +85,8 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
         web_port=settings.web_port,
         web_bind=settings.web_host,
         web_host=settings.web_host,
+        # Faust's own pages (/table/..., /router/...) show table contents: token-guarded too.
+        web_application_options={"middlewares": [token_middleware(settings.web_token)]},
         # Faust keeps table data and its pid lock under datadir: not in the working directory.
         datadir=str(datadir),
     )

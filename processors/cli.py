@@ -32,12 +32,16 @@ def worker(concurrency: int | None, web_port: int | None, blocking_timeout: floa
 
     More workers, here or on other machines, join one consumer group and share the
     partitions of <ns>.raw. Stop it with Ctrl-C; unfinished batches are read again.
+
+    Its web server (NEWSFLOW_WEB_HOST, 127.0.0.1) refuses to listen beyond loopback without
+    NEWSFLOW_WEB_TOKEN; with a token, every path but /healthz requires it.
     """
     import faust
 
     from newsflow.bootstrap import bootstrap_namespace
     from newsflow.logs import configure, logging_config
     from newsflow.waiting import when_reachable
+    from newsflow.webauth import require_token_beyond_loopback
     from processors.app import create_app
 
     overrides: dict[str, object] = {}
@@ -46,6 +50,9 @@ def worker(concurrency: int | None, web_port: int | None, blocking_timeout: floa
     if web_port is not None:
         overrides["web_port"] = web_port
     settings = load_settings(**overrides)
+    require_token_beyond_loopback(
+        settings.web_host, settings.web_token, "NEWSFLOW_WEB_TOKEN", "newsflow worker"
+    )
     configure(settings)  # the waiting lines below; Faust installs the same config later
     # Topics and templates before Faust starts, waiting while Kafka or Elasticsearch cannot
     # be reached: Faust's own start would crash on an unreachable Kafka. Meanwhile the web

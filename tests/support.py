@@ -16,7 +16,7 @@ from newsflow.clients import es_client, kafka_producer
 from newsflow.errors import PipelineError
 from newsflow.localworker import LocalWorker, free_port
 from newsflow.names import Names
-from newsflow.offsets import committed_offsets, end_offsets
+from newsflow.offsets import committed_offsets, end_offsets, lag
 from newsflow.settings import Settings, load_settings
 from newsflow.teardown import drop_namespace
 
@@ -24,6 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "corpus" / "seeds"
 SAMPLE = ROOT / "corpus" / "sample"
 VENV_BIN = Path(sys.executable).parent
+
+# ``invoke(*args, **env)``: ``newsflow ARGS`` run in this process (tests/conftest.py).
+Invoke = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def new_namespace(prefix: str = "t") -> str:
@@ -45,8 +48,9 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str, every: flo
 class Namespace:
     """A private namespace on the real stack: its settings, names and clients."""
 
-    def __init__(self, partitions: int = 4) -> None:
-        self.settings: Settings = load_settings(namespace=new_namespace(), partitions=partitions)
+    def __init__(self, partitions: int = 4, name: str | None = None) -> None:
+        name = name or new_namespace()
+        self.settings: Settings = load_settings(namespace=name, partitions=partitions)
         self.names = Names(self.settings.namespace)
         self.env = {
             **os.environ,
@@ -103,6 +107,26 @@ class Namespace:
         """Delete the namespace (indices, templates, topics, group): a test leaves nothing."""
         self.es.close()
         drop_namespace(self.settings)
+
+
+def wait_drained(ns: Namespace, sent: int, timeout: float = 240) -> int:
+    """Wait until the worker drained every stage of ``sent`` raw messages (copies come last)
+    and the article count settled; that count."""
+    topics = list(ns.names.topic_partitions(1))
+
+    def drained() -> bool:
+        behind = sum(p.lag for p in lag(ns.settings, ns.names.app_id, topics))
+        return ns.committed_raw() == sent and behind == 0
+
+    wait_for(drained, timeout, f"{sent} raw messages through every stage")
+    counts: list[int] = []
+
+    def steady() -> bool:
+        counts.append(ns.count(ns.names.articles_index))
+        return len(counts) > 2 and counts[-1] == counts[-2] == counts[-3] > 0
+
+    wait_for(steady, 60, "the article count to settle", every=1)
+    return counts[-1]
 
 
 def run_newsflow(

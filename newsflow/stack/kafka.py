@@ -45,8 +45,13 @@ def locked_artifacts(version: str) -> list[artifacts.Artifact]:
     return jars
 
 
-def server_properties(settings: Settings, data_dir: Path) -> str:
-    """The broker+controller configuration for the local single-node cluster."""
+def server_properties(
+    settings: Settings, data_dir: Path, extra: dict[str, object] | None = None
+) -> str:
+    """The broker+controller configuration for the local single-node cluster.
+
+    ``extra`` adds or replaces keys (the secured broker of the tests: listeners, TLS, SASL).
+    """
     port, controller = settings.kafka_port, settings.kafka_controller_port
     values = {
         "process.roles": "broker,controller",
@@ -68,6 +73,7 @@ def server_properties(settings: Settings, data_dir: Path) -> str:
         "share.coordinator.state.topic.replication.factor": 1,
         "share.coordinator.state.topic.min.isr": 1,
         "group.initial.rebalance.delay.ms": 0,
+        **(extra or {}),
     }
     lines = ["# Written by newsflow stack at every start; edit newsflow/stack/kafka.py instead."]
     lines += [f"{key}={value}" for key, value in values.items()]
@@ -147,7 +153,8 @@ class Kafka(LocalService):
         """Write the configuration, format the storage the first time, say how to run."""
         jars = self.fetch()
         self.dir.mkdir(parents=True, exist_ok=True)
-        (self.dir / "server.properties").write_text(server_properties(self.settings, self.data))
+        properties = server_properties(self.settings, self.data, self.extra_properties())
+        (self.dir / "server.properties").write_text(properties)
         log4j = self.dir / "log4j2.properties"
         log4j.write_text(log4j2_properties(self.layout.log_file(self.name)))
         (self.dir / "jvm.args").write_text(classpath_args(jars))
@@ -172,11 +179,20 @@ class Kafka(LocalService):
         """Where the JVM's own stdout/stderr go (crashes before logging starts)."""
         return self.layout.logs / "kafka.out"
 
+    def extra_properties(self) -> dict[str, object]:
+        """Keys a variant of the broker adds to ``server.properties`` (none here)."""
+        return {}
+
+    def format_options(self) -> list[str]:
+        """Options a variant adds to ``kafka-storage format`` (``--add-scram`` users)."""
+        return []
+
     def _format(self, java: list[str]) -> None:
         shutil.rmtree(self.data, ignore_errors=True)  # no meta.properties: never a usable log dir
         command = [
             *java, "kafka.tools.StorageTool", "format", "--standalone",
             "-t", new_cluster_id(), "-c", str(self.dir / "server.properties"),
+            *self.format_options(),
         ]  # fmt: skip
         self.out.parent.mkdir(parents=True, exist_ok=True)
         with self.out.open("ab") as out:

@@ -19,6 +19,7 @@ from newsflow.settings import Settings
 from newsflow.ui.backend import Backend
 from newsflow.ui.queries import DEFAULT_SIZE, InvalidParams, parse_params
 from newsflow.ui.stream import Feed, run_feed
+from newsflow.webauth import token_middleware
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -137,7 +138,8 @@ async def _close_streams(app: web.Application) -> None:
 
 def create_app(settings: Settings, backend: Backend | None = None) -> web.Application:
     """The application; ``backend`` replaces the Elasticsearch client (for tests)."""
-    app = web.Application(middlewares=[errors_and_headers])
+    # The token check first: a request without it learns nothing, not even a 400.
+    app = web.Application(middlewares=[token_middleware(settings.ui_token), errors_and_headers])
     app[SETTINGS] = settings
     app[CLOSING] = asyncio.Event()
     if backend is not None:

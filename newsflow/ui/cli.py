@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from urllib.parse import urlsplit, urlunsplit
 
 import click
 
 from newsflow.settings import Settings, load_settings
-
-
-def is_loopback(host: str) -> bool:
-    """True when ``host`` is reachable only from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+from newsflow.webauth import require_token_beyond_loopback
 
 
 def public_url(url: str) -> str:
@@ -48,8 +38,9 @@ def _ping(settings: Settings) -> None:
 def ui(host: str, port: int) -> None:
     """Serve a live page of <ns>-articles and <ns>-alerts: newest first, search, facets.
 
-    For machines without Kibana. The page has no login: it listens on this machine only
-    unless --host says otherwise. Stop it with Ctrl-C.
+    For machines without Kibana. It listens on this machine only unless --host says
+    otherwise, and then only with NEWSFLOW_UI_TOKEN set: the browser asks for it (any user
+    name, the token as password). Stop it with Ctrl-C.
     """
     from aiohttp import web
 
@@ -62,12 +53,8 @@ def ui(host: str, port: int) -> None:
     if settings.log_level.upper() != "DEBUG":
         # One line per search, every second per open page, is noise at INFO.
         logging.getLogger("elastic_transport").setLevel(logging.WARNING)
-    if not is_loopback(host):
-        click.echo(
-            f"newsflow ui: warning: listening on {host}; the page has no login and shows "
-            f"everything in namespace {settings.namespace!r} to whoever reaches it",
-            err=True,
-        )
+    # The page shows everything in the namespace to whoever reaches it.
+    require_token_beyond_loopback(host, settings.ui_token, "NEWSFLOW_UI_TOKEN", "newsflow ui")
     # The page is empty without Elasticsearch: wait for it, /healthz saying why (503).
     when_reachable(lambda: _ping(settings), "ui start-up", health=(host, port))
     shown = f"[{host}]" if ":" in host else host

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,17 @@ from typing import Any
 import httpx
 import pytest
 
-from newsflow.offsets import lag
 from schemas.alert import Alert
-from tests.support import ROOT, SAMPLE, VENV_BIN, Namespace, WorkerProcess, free_port, wait_for
+from tests.support import (
+    ROOT,
+    SAMPLE,
+    VENV_BIN,
+    Namespace,
+    WorkerProcess,
+    free_port,
+    wait_drained,
+    wait_for,
+)
 
 pytestmark = pytest.mark.stack
 
@@ -101,14 +109,22 @@ def module_worker(ns: Namespace, log_dir: Path) -> Iterator[WorkerProcess]:
 class UiServer:
     """``newsflow ui`` as a subprocess on a free port of this machine."""
 
-    def __init__(self, ns: Namespace, log_dir: Path) -> None:
+    def __init__(
+        self,
+        ns: Namespace,
+        log_dir: Path,
+        args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
+        self.headers = dict(headers or {})
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"ui-{self.port}.log"
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [str(VENV_BIN / "newsflow"), "ui", "--port", str(self.port)],
-            env=ns.env,
+            [str(VENV_BIN / "newsflow"), "ui", "--port", str(self.port), *args],
+            env={**ns.env, **(env or {})},
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -124,7 +140,8 @@ class UiServer:
             tail = self.log_path.read_text(errors="replace")[-3000:]
             raise AssertionError(f"newsflow ui exited with {self.proc.returncode}:\n{tail}")
         try:
-            return httpx.get(f"{self.url}/api/info", timeout=2).status_code == 200
+            url = f"{self.url}/api/info"
+            return httpx.get(url, headers=self.headers, timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -201,21 +218,8 @@ def _replay(ns: Namespace, path: Path) -> int:
 
 
 def _settled(ns: Namespace, sent: int) -> int:
-    """Wait until the worker drained every stage (copies come last) and the index settled."""
-    topics = list(ns.names.topic_partitions(1))
-
-    def drained() -> bool:
-        behind = sum(p.lag for p in lag(ns.settings, ns.names.app_id, topics))
-        return ns.committed_raw() == sent and behind == 0
-
-    wait_for(drained, 240, f"{sent} raw messages through every stage")
-    counts: list[int] = []
-
-    def steady() -> bool:
-        counts.append(ns.count(ns.names.articles_index))
-        return len(counts) > 2 and counts[-1] == counts[-2] == counts[-3] > 0
-
-    wait_for(steady, 60, "the article count to settle", every=1)
+    """Wait until every stage is drained and the index settled; the originals indexed."""
+    wait_drained(ns, sent)
     return ns.count(ns.names.articles_index, ORIGINALS)
 
 

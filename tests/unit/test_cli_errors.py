@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -17,17 +16,15 @@ from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
 from elasticsearch import AuthenticationException
 from kafka.errors import MessageSizeTooLargeError
 
-from newsflow.cli import _COMMANDS, cli, run_cli
+from newsflow.cli import _COMMANDS, run_cli
 from producers.files import Record
 from producers.replay import Pacer, replay
-from tests.support import SAMPLE, VENV_BIN
+from tests.support import SAMPLE, VENV_BIN, Invoke
 
 KAFKA_DOWN = "127.0.0.1:1"
 ES_DOWN = "http://127.0.0.1:1"
 # kafka-python gives up bootstrapping after 10 s (newsflow.clients); the rest is start-up.
 SERVICE_TIMEOUT = 30.0
-
-Invoke = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def _env(**settings: str) -> dict[str, str]:
@@ -54,22 +51,6 @@ def assert_one_line(done: subprocess.CompletedProcess[str], *needles: str) -> st
     for needle in needles:
         assert needle in lines[0], f"{needle!r} not in {lines[0]!r}"
     return lines[0]
-
-
-@pytest.fixture
-def invoke(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Invoke:
-    """Run ``newsflow ARGS`` in this process, as ``main`` does, with only these settings."""
-
-    def run(*args: str, **settings: str) -> subprocess.CompletedProcess[str]:
-        for name in [k for k in os.environ if k.startswith("NEWSFLOW_")]:
-            monkeypatch.delenv(name)
-        for name, value in {"NEWSFLOW_NAMESPACE": "cli_errors", **settings}.items():
-            monkeypatch.setenv(name, value)
-        code = run_cli(cli, list(args))
-        out, err = capsys.readouterr()
-        return subprocess.CompletedProcess(list(args), code, out, err)
-
-    return run
 
 
 def test_a_usage_error_is_one_line_from_the_console_script() -> None:

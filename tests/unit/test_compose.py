@@ -153,7 +153,8 @@ def test_compose_file_parses_with_the_expected_services() -> None:
 
 
 def test_every_image_is_pinned_to_an_explicit_version() -> None:
-    for env in (env_example(), {"ELASTIC_PASSWORD": "x" * 8, "KIBANA_PASSWORD": "y" * 8}):
+    secrets = {"ELASTIC_PASSWORD": "x" * 8, "KIBANA_PASSWORD": "y" * 8, "NEWSFLOW_WEB_TOKEN": "z"}
+    for env in (env_example(), secrets):
         for name, service in load_compose(env)["services"].items():
             image = service.get("image")
             assert image, f"{name}: no image (app services name the image they build)"
@@ -213,7 +214,7 @@ def test_defaults_in_compose_equal_env_example() -> None:
 
 
 def test_passwords_are_required_not_defaulted() -> None:
-    for name in ("ELASTIC_PASSWORD", "KIBANA_PASSWORD"):
+    for name in ("ELASTIC_PASSWORD", "KIBANA_PASSWORD", "NEWSFLOW_WEB_TOKEN"):
         ops = {op for op, _ in compose_variables()[name]}
         assert ops == {":?"}, f"{name} must be ${{{name}:?...}} everywhere, got {ops}"
     with pytest.raises(KeyError, match="ELASTIC_PASSWORD"):
@@ -294,6 +295,7 @@ def test_worker_is_scalable_and_waits_for_setup() -> None:
     assert worker["depends_on"]["setup"]["condition"] == "service_completed_successfully"
     env = environment(worker)
     assert env["NEWSFLOW_WEB_HOST"] == "0.0.0.0"
+    assert env["NEWSFLOW_WEB_TOKEN"].strip(), "bound to 0.0.0.0, the worker needs a token"
     port = env["NEWSFLOW_WEB_PORT"]
     check = " ".join(argv(worker["healthcheck"]["test"]))
     assert f":{port}/healthz" in check, f"the healthcheck must probe /healthz on {port}: {check}"

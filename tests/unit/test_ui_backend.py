@@ -13,8 +13,9 @@ from elasticsearch import ApiError
 from newsflow.errors import RetryableError
 from newsflow.names import Names
 from newsflow.ui.backend import Backend
-from newsflow.ui.cli import is_loopback, public_url
+from newsflow.ui.cli import public_url
 from newsflow.ui.queries import InvalidParams, PageQuery
+from newsflow.webauth import is_loopback
 
 
 def _api_error(status: int, reason: str) -> ApiError:
