@@ -18,7 +18,8 @@ from newsflow.settings import load_settings
     "--web-port",
     type=click.IntRange(1, 65535),
     default=None,
-    help="Port of /healthz and /metrics [default: NEWSFLOW_WEB_PORT or 6066].",
+    help="Port of /healthz and /metrics; refused in one line when taken [default: "
+    "NEWSFLOW_WEB_PORT, else the first free port from 6066 up].",
 )
 @click.option(
     "--blocking-timeout",
@@ -35,8 +36,9 @@ def worker(concurrency: int | None, web_port: int | None, blocking_timeout: floa
     """
     import faust
 
+    from newsflow import webport
     from newsflow.bootstrap import bootstrap_namespace
-    from newsflow.logs import logging_config
+    from newsflow.logs import configure, logging_config
     from processors.app import create_app
 
     overrides: dict[str, object] = {}
@@ -45,6 +47,10 @@ def worker(concurrency: int | None, web_port: int | None, blocking_timeout: floa
     if web_port is not None:
         overrides["web_port"] = web_port
     settings = load_settings(**overrides)
+    configure(settings)  # Faust installs the same configuration again when it starts
+    # Not set: a free port from 6066 up; set and taken: one line (newsflow.webport).
+    explicit = web_port is not None or "web_port" in settings.model_fields_set
+    settings, claimed = webport.claim_for(settings, explicit)
     # Topics and templates before Faust starts: an unreachable Kafka or Elasticsearch is
     # one clear line from the command (see newsflow.cli.run_cli), not a service traceback.
     bootstrap_namespace(settings)
@@ -58,3 +64,4 @@ def worker(concurrency: int | None, web_port: int | None, blocking_timeout: floa
         # the loop run for that long (see docs/SCALING.md, the soak run).
         blocking_timeout=blocking_timeout,
     ).execute_from_commandline()
+    claimed.release()

@@ -13,6 +13,7 @@ from typing import Any
 
 from newsflow.bootstrap import bootstrap_namespace
 from newsflow.clients import es_client, kafka_producer
+from newsflow.drained import Snapshot, wait_drained
 from newsflow.errors import PipelineError
 from newsflow.localworker import LocalWorker, free_port
 from newsflow.names import Names
@@ -90,6 +91,28 @@ class Namespace:
         """Messages of ``<ns>.raw`` the worker group has committed (processed and acked)."""
         committed = committed_offsets(self.settings, self.names.app_id)
         return sum(off for (topic, _), off in committed.items() if topic == self.names.raw_topic)
+
+    def drained(self, messages: int = 0, timeout: float = 240) -> Snapshot:
+        """Wait until the namespace is drained (:mod:`newsflow.drained`) with at least
+        ``messages`` in ``<ns>.raw``; the final snapshot, or a failure naming the stages behind.
+        """
+        try:
+            return wait_drained(self.settings, timeout, messages=messages)
+        except PipelineError as exc:
+            raise AssertionError(str(exc)) from None
+
+    def settled(
+        self, documents: int, dead: int = 0, messages: int | None = None, timeout: float = 240
+    ) -> Snapshot:
+        """Drained, then exactly ``documents`` and ``dead`` letters (and ``messages`` raw)."""
+        snap = self.drained(messages or 0, timeout)
+        found = (snap.documents, snap.dead_letters, snap.raw_messages)
+        wanted = (documents, dead, snap.raw_messages if messages is None else messages)
+        assert found == wanted, (
+            f"drained with {found[2]} raw messages, {found[0]} documents, {found[1]} dead "
+            f"letters; expected {wanted[2]}, {wanted[0]}, {wanted[1]}"
+        )
+        return snap
 
     def close(self) -> None:
         """Delete the namespace (indices, templates, topics, group): a test leaves nothing."""

@@ -21,7 +21,6 @@ from typing import Any
 import httpx
 import pytest
 
-from newsflow.offsets import lag
 from schemas.alert import Alert
 from tests.support import ROOT, SAMPLE, VENV_BIN, Namespace, WorkerProcess, free_port, wait_for
 
@@ -201,21 +200,8 @@ def _replay(ns: Namespace, path: Path) -> int:
 
 
 def _settled(ns: Namespace, sent: int) -> int:
-    """Wait until the worker drained every stage (copies come last) and the index settled."""
-    topics = list(ns.names.topic_partitions(1))
-
-    def drained() -> bool:
-        behind = sum(p.lag for p in lag(ns.settings, ns.names.app_id, topics))
-        return ns.committed_raw() == sent and behind == 0
-
-    wait_for(drained, 240, f"{sent} raw messages through every stage")
-    counts: list[int] = []
-
-    def steady() -> bool:
-        counts.append(ns.count(ns.names.articles_index))
-        return len(counts) > 2 and counts[-1] == counts[-2] == counts[-3] > 0
-
-    wait_for(steady, 60, "the article count to settle", every=1)
+    """Wait until the worker drained every stage (newsflow.drained); the first copies."""
+    ns.drained(sent)
     return ns.count(ns.names.articles_index, ORIGINALS)
 
 
