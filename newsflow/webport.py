@@ -34,6 +34,8 @@ log = logging.getLogger("newsflow.worker")
 DEFAULT_PORT = 6066
 TRIES = 100  # 6066 .. 6165, then any port the system hands out
 CLIENT_PREFIX = "newsflow-worker-web-"
+# The log line that says where the worker listens (for tools that started it).
+LISTENING = re.compile(r"/healthz and /metrics on \S+:(\d+)")
 
 
 def client_id(port: int) -> str:
@@ -53,8 +55,13 @@ class WebPort:
 
     host: str
     port: int
-    chosen: bool  # picked here, not the one asked for
+    asked: int  # the port of the settings (6066 by default)
     _lock: IO[str] | None = None
+
+    @property
+    def chosen(self) -> bool:
+        """Picked here, because the one asked for was taken."""
+        return self.port != self.asked
 
     def release(self) -> None:
         """Give the port up (the process exiting does the same)."""
@@ -77,26 +84,32 @@ def claim(host: str, port: int, explicit: bool, lock_dir: Path) -> WebPort:
                 f"another, or leave both unset and the worker picks a free port from "
                 f"{DEFAULT_PORT} up"
             )
-        return WebPort(host, port, False, lock)
+        return WebPort(host, port, port, lock)
     start = port or DEFAULT_PORT
     for candidate in range(start, min(start + TRIES, 65536)):
         lock = _try(host, candidate, lock_dir)
         if lock is not None:
-            return WebPort(host, candidate, candidate != port, lock)
+            return WebPort(host, candidate, port, lock)
     candidate = _ephemeral(host)
-    return WebPort(host, candidate, True, _try(host, candidate, lock_dir))
+    return WebPort(host, candidate, port, _try(host, candidate, lock_dir))
 
 
 def claim_for(settings: Settings, explicit: bool) -> tuple[Settings, WebPort]:
-    """The worker's settings with the port it claimed (logged), and the claim to keep."""
+    """The worker's settings with the port it claimed, and the claim to keep until exit."""
     claimed = claim(settings.web_host, settings.web_port, explicit, settings.home / "web-ports")
-    if claimed.chosen:
+    return settings.model_copy(update={"web_port": claimed.port}), claimed
+
+
+def announce(claimed: WebPort) -> None:
+    """One log line: where ``/healthz`` and ``/metrics`` are, and why if not where asked."""
+    if claimed.chosen and claimed.asked:  # 0 asks for any free port
         log.info(
-            "web port %d in use; /healthz and /metrics on %s:%d (NEWSFLOW_WEB_PORT to fix one)",
-            settings.web_port,
+            "web port %d in use; /healthz and /metrics on %s:%d "
+            "(NEWSFLOW_WEB_PORT or --web-port to fix it)",
+            claimed.asked,
             claimed.host,
             claimed.port,
-            extra={"web_port": claimed.port, "asked": settings.web_port},
+            extra={"web_port": claimed.port, "asked": claimed.asked},
         )
     else:
         log.info(
@@ -105,7 +118,6 @@ def claim_for(settings: Settings, explicit: bool) -> tuple[Settings, WebPort]:
             claimed.port,
             extra={"web_port": claimed.port},
         )
-    return settings.model_copy(update={"web_port": claimed.port}), claimed
 
 
 def _try(host: str, port: int, lock_dir: Path) -> IO[str] | None:

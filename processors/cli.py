@@ -47,13 +47,14 @@ def worker(concurrency: int | None, web_port: int | None, blocking_timeout: floa
     if web_port is not None:
         overrides["web_port"] = web_port
     settings = load_settings(**overrides)
-    configure(settings)  # Faust installs the same configuration again when it starts
     # Not set: a free port from 6066 up; set and taken: one line (newsflow.webport).
     explicit = web_port is not None or "web_port" in settings.model_fields_set
     settings, claimed = webport.claim_for(settings, explicit)
     # Topics and templates before Faust starts: an unreachable Kafka or Elasticsearch is
     # one clear line from the command (see newsflow.cli.run_cli), not a service traceback.
     bootstrap_namespace(settings)
+    configure(settings)  # Faust installs the same configuration again when it starts
+    webport.announce(claimed)
     app, _ = create_app(settings)
     faust.Worker(
         app,
