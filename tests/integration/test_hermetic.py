@@ -21,7 +21,6 @@ pytestmark = pytest.mark.stack
 SAMPLE = [
     "tests/unit/test_compose.py::test_kibana_password_step_sets_the_builtin_user",
     "tests/unit/test_compose.py::test_import_posts_every_object_once_with_overwrite_and_xsrf",
-    "tests/integration/test_ingest.py::test_one_article",
     "tests/integration/test_ingest.py::test_an_array",
 ]
 
