@@ -27,7 +27,7 @@ demo: $(STAMP) ## Start the stack and a worker, replay the sample corpus, print 
 	$(BIN)/newsflow demo
 
 test: $(STAMP) ## The whole suite against real Kafka and Elasticsearch (started when needed)
-	$(BIN)/newsflow stack up
+	$(BIN)/python -m tests.hermetic $(BIN)/newsflow stack up
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 unit: $(STAMP) ## Unit tests only (no servers)
@@ -43,7 +43,7 @@ bench: $(STAMP) ## Benchmarks; each prints its ratio to a baseline measured in t
 	$(BIN)/python -m benchmarks
 
 soak: $(STAMP) ## Long fault and soak tests, and 12,000 generated hostile inputs
-	$(BIN)/newsflow stack up
+	$(BIN)/python -m tests.hermetic $(BIN)/newsflow stack up
 	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest tests/unit/test_hostile_input.py $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 

@@ -314,8 +314,8 @@ def throughput(
                     try:
                         started = time.perf_counter()
                         _produce(settings, articles)
-                        _wait_done(settings, len(articles))
-                        seconds[mode].append(time.perf_counter() - started)
+                        done = _wait_done(settings, len(articles))
+                        seconds[mode].append(done - started)
                     finally:
                         worker.stop()
                     if mode == "on":

@@ -16,6 +16,8 @@ from benchmarks.corpus import BenchArticle
 from benchmarks.machine import CpuMeter, peak_rss_mb, process_tree
 from newsflow.bootstrap import bootstrap_namespace
 from newsflow.clients import es_client, kafka_producer
+from newsflow.drained import Snapshot, wait_drained
+from newsflow.errors import PipelineError
 from newsflow.localworker import LocalWorker
 from newsflow.names import Names
 from newsflow.settings import Settings, load_settings
@@ -53,25 +55,29 @@ def _produce(settings: Settings, articles: list[BenchArticle]) -> None:
     producer.close()
 
 
-def _wait_done(settings: Settings, expected: int, timeout: float = 1200) -> None:
-    """Until ``expected`` documents are searchable (a count, as a user would see them).
+def _wait_done(settings: Settings, expected: int, timeout: float = 1200) -> float:
+    """Until drained (:mod:`newsflow.drained`) with ``expected`` documents; returns the
+    ``perf_counter`` time of the first poll that found them all searchable.
 
-    A cheap poll on purpose: on two cores, anything the bench itself burns is taken from the
-    pipeline it measures (polling consumer lag, which opens Kafka clients each time, and
-    forcing refreshes cost the first version 15 CPU-seconds per 600 articles).
+    That time is what the figures measure (as a user would see the articles); the wait goes
+    on until every stage has committed, so no run ends with work in flight. The polls keep
+    their clients open and refresh only once drained: on two cores, anything the bench burns
+    is taken from the pipeline it measures (opening Kafka clients and forcing refreshes each
+    poll cost the first version 15 CPU-seconds per 600 articles).
     """
-    index = Names(settings.namespace).articles_index
-    es = es_client(settings)
-    deadline = time.monotonic() + timeout
+    seen: list[float] = []
+
+    def note(snap: Snapshot) -> None:
+        if not seen and snap.documents >= expected:
+            seen.append(time.perf_counter())
+
     try:
-        while time.monotonic() < deadline:
-            found = es.options(ignore_status=404).count(index=index).get("count", 0)
-            if found >= expected:
-                return
-            time.sleep(0.5)
-    finally:
-        es.close()
-    raise TimeoutError(f"pipeline did not finish {expected} articles in {timeout:.0f}s")
+        final = wait_drained(settings, timeout, messages=expected, on_poll=note)
+    except PipelineError as exc:
+        raise TimeoutError(f"pipeline did not finish {expected} articles: {exc}") from None
+    if final.documents < expected:
+        raise RuntimeError(f"drained with {final.documents} of {expected} documents")
+    return seen[0]
 
 
 def throughput(
@@ -92,8 +98,7 @@ def throughput(
             meter.start()
             started = time.perf_counter()
             _produce(settings, articles)
-            _wait_done(settings, len(articles))
-            elapsed = time.perf_counter() - started
+            elapsed = _wait_done(settings, len(articles)) - started
             cpu = meter.stop()
             rss = [
                 {

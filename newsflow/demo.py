@@ -4,35 +4,54 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from newsflow.errors import PipelineError
 from newsflow.settings import Settings, load_settings
 
+if TYPE_CHECKING:
+    from newsflow.drained import Snapshot
+    from newsflow.localworker import LocalWorker
+    from newsflow.names import Names
+    from producers.files import Record
+
 SAMPLE = Path(__file__).resolve().parents[1] / "corpus" / "sample"
 
 
-def _wait_until_processed(settings: Settings, total: int) -> None:
+def _wait_until_processed(
+    settings: Settings, sent: int, expected: int, worker: LocalWorker
+) -> Snapshot:
+    """Until drained (:mod:`newsflow.drained`), the bar counting articles that reached an index.
+
+    ``expected`` is what the bar counts to: the distinct article ids sent (the same id sent
+    twice is one document). ``sent`` raw messages must be in ``<ns>.raw``.
+    """
     from tqdm import tqdm
 
-    from newsflow.names import Names
-    from newsflow.offsets import lag
+    from newsflow.drained import wait_drained
 
-    names = Names(settings.namespace)
-    with tqdm(total=total, desc="processing", unit=" articles") as bar:
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            parts = lag(settings, names.app_id, [names.raw_topic, names.enriched_topic])
-            behind = sum(p.lag for p in parts)
-            raw_done = sum(p.committed for p in parts if p.topic == names.raw_topic)
-            bar.n = min(total, raw_done)
+    with tqdm(total=expected, desc="indexed", unit=" articles") as bar:
+
+        def show(snap: Snapshot) -> None:
+            if worker.proc is not None and worker.proc.poll() is not None:
+                raise PipelineError(f"the worker exited; see {worker.log_path}")
+            bar.n = min(expected, snap.accounted)
+            bar.set_postfix_str(snap.describe(), refresh=False)
             bar.refresh()
-            if behind == 0 and raw_done >= total:
-                return
-            time.sleep(0.5)
-    raise PipelineError("the worker did not catch up in 10 minutes")
+
+        return wait_drained(settings, timeout=600, messages=sent, on_poll=show)
+
+
+def _keys_into(ids: set[bytes], records: Iterator[Record]) -> Iterator[Record]:
+    """The records, each valid one's key (its article id) added to ``ids`` on the way."""
+    for record in records:
+        if record.error is None and record.key is not None:
+            ids.add(record.key)
+        yield record
 
 
 def _answers(url: str) -> bool:
@@ -76,16 +95,15 @@ def _ui_address(settings: Settings, port: int = 8080) -> str:
     show_default=True,
     help="What to replay.",
 )
-def demo(corpus: Path) -> None:
+@click.option("--no-ui", is_flag=True, help="Do not start the live page (newsflow ui) at the end.")
+def demo(corpus: Path, no_ui: bool) -> None:
     """Start the local stack and a worker, replay the sample corpus, print what was found."""
     from newsflow.bootstrap import bootstrap_namespace
-    from newsflow.clients import es_client, kafka_producer
+    from newsflow.clients import es_client
     from newsflow.localworker import LocalWorker
     from newsflow.names import Names
-    from newsflow.offsets import end_offsets
     from newsflow.stack import ensure_up
-    from newsflow.summary import render, summarize
-    from producers.replay import Pacer, replay
+    from newsflow.summary import render, render_sources, summarize
 
     settings = load_settings()
     names = Names(settings.namespace)
@@ -94,32 +112,66 @@ def demo(corpus: Path) -> None:
     bootstrap_namespace(settings)
     log_path = settings.home / "demo-worker.log"
     click.echo(f"starting a worker (log: {log_path}) ...")
-    worker = LocalWorker(os.environ, log_path, port=settings.web_port).start()
+    # A port of its own: a worker the user already runs keeps 6066 (see docs/SCALING.md).
+    worker = LocalWorker(os.environ, log_path).start()
     try:
-        producer = kafka_producer(settings)
-        try:
-            from producers.files import read_corpus
-
-            summary = replay(
-                producer, names.raw_topic, read_corpus([corpus]), pacer=Pacer(None, None)
-            )
-        finally:
-            producer.close(timeout=10)
-        click.echo(f"replayed {summary.sent} articles from {corpus} to {names.raw_topic}")
-        total = sum(end_offsets(settings, [names.raw_topic]).values())
-        _wait_until_processed(settings, total)
+        sent, ids = _replay_corpus(settings, corpus)
+        click.echo(f"replayed {sent} articles ({ids} distinct ids) from {corpus}")
+        final = _wait_until_processed(settings, sent, ids, worker)
     finally:
         worker.stop()
+    click.echo(_accounting(final, names))
     es = es_client(settings)
     try:
         click.echo("\n" + render(summarize(es, names)))
     finally:
         es.close()
+    click.echo("\nwhere each number comes from (Elasticsearch; the same in Kibana's Discover):")
+    click.echo(render_sources(settings.es_url, names))
+    click.echo(_where_to_look(settings, names, no_ui))
+
+
+def _replay_corpus(settings: Settings, corpus: Path) -> tuple[int, int]:
+    """Every record of ``corpus`` to ``<ns>.raw``: how many were sent, how many distinct ids."""
+    from newsflow.clients import kafka_producer
+    from newsflow.names import Names
+    from producers.files import read_corpus
+    from producers.replay import Pacer, replay
+
+    ids: set[bytes] = set()
+    producer = kafka_producer(settings)
+    try:
+        summary = replay(
+            producer,
+            Names(settings.namespace).raw_topic,
+            _keys_into(ids, read_corpus([corpus])),
+            pacer=Pacer(None, None),
+        )
+    finally:
+        producer.close(timeout=10)
+    return summary.sent, len(ids)
+
+
+def _accounting(final: Snapshot, names: Names) -> str:
+    """Where every raw message went, once drained."""
+    repeats = max(0, final.raw_messages - final.accounted)
+    return (
+        f"{final.raw_messages} messages in {names.raw_topic}: {final.documents} documents, "
+        f"{final.dead_letters} dead letters, {repeats} repeating an id already indexed; "
+        f"every stage committed ({final.describe()})"
+    )
+
+
+def _where_to_look(settings: Settings, names: Names, no_ui: bool) -> str:
     search = f"{settings.es_url}/{names.articles_index}/_search?q=body:storm&pretty"
-    ui = _ui_address(settings)
-    click.echo(
+    page = (
+        "not started (--no-ui)"
+        if no_ui
+        else f"{_ui_address(settings)}   (newsflow ui; stop it with: pkill -f 'newsflow ui')"
+    )
+    return (
         f"\nwhere to look:\n"
-        f"  live page  {ui}   (newsflow ui; stop it with: pkill -f 'newsflow ui')\n"
+        f"  live page  {page}\n"
         f"  search     curl '{search}'\n"
         f"  status     newsflow status\n"
         f"  Kibana     with Docker: docker compose up, then http://localhost:5601\n"

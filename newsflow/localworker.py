@@ -15,6 +15,7 @@ from typing import IO
 import httpx
 
 from newsflow.errors import PipelineError
+from newsflow.webport import LISTENING
 
 
 def free_port() -> int:
@@ -39,9 +40,12 @@ class LocalWorker:
         self.args = list(args)  # more options of ``newsflow worker``
         self.log_path = log_path
         self.concurrency = concurrency
-        self.port = port or free_port()
+        # 0: the worker picks its port itself (newsflow.webport), learnt from its log.
+        self.port = free_port() if port is None else port
+        self._choose = port == 0
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._log_start = 0
 
     @property
     def url(self) -> str:
@@ -54,12 +58,15 @@ class LocalWorker:
 
     def launch(self) -> LocalWorker:
         """Start the worker process; do not wait for it."""
-        args = [sys.executable, "-m", "newsflow", "worker", "--web-port", str(self.port)]
+        args = [sys.executable, "-m", "newsflow", "worker"]
+        if not self._choose:
+            args += ["--web-port", str(self.port)]
         if self.concurrency:
             args += ["--concurrency", str(self.concurrency)]
         args += self.args
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
+        self._log_start = self._log.tell()  # where this run's lines begin
         self.proc = subprocess.Popen(
             args, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -74,11 +81,20 @@ class LocalWorker:
                 self._close_log()
                 tail = self.log_path.read_text(errors="replace")[-3000:]
                 raise PipelineError(f"worker exited with {self.proc.returncode}:\n{tail}")
-            if self.healthy():
+            if self._choose:
+                self.port = self._logged_port(self._log_start) or 0
+            if self.port and self.healthy():
                 return self
             time.sleep(0.5)
         self.kill()
         raise PipelineError(f"worker not healthy after {timeout:.0f}s; see {self.log_path}")
+
+    def _logged_port(self, start: int) -> int | None:
+        """The port the worker says it listens on, in what it logged since ``start``."""
+        with self.log_path.open("rb") as log:
+            log.seek(start)
+            found = LISTENING.search(log.read().decode(errors="replace"))
+        return int(found.group(1)) if found else None
 
     def healthy(self) -> bool:
         """Whether ``/healthz`` answers 200."""

@@ -87,6 +87,24 @@ class Names:
         return f"{self.namespace}.stories"
 
     @property
+    def stage_topics(self) -> dict[str, str]:
+        """Every topic the worker group consumes, in pipeline order, with the agent reading it.
+
+        These names are the agents' names in ``processors.app`` (and ``notify``), so that
+        ``newsflow status`` can say at which stage an article is.
+        """
+        return {
+            self.raw_topic: "clean",
+            self.dedup_topic: "dedup",
+            self.work_topic: "nlp",
+            self.duplicates_topic: "copies",
+            self.stories_topic: "stories",
+            self.enriched_topic: "sink",
+            self.deadletter_topic: "deadletters",
+            self.alerts_topic: "notify",
+        }
+
+    @property
     def topics(self) -> tuple[str, ...]:
         """The topics the project creates for a namespace."""
         return tuple(self.topic_partitions(1))

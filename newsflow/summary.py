@@ -65,3 +65,30 @@ def render(summary: Summary) -> str:
         shown = ", ".join(f"{name} ({n})" for name, n in values) or "-"
         lines.append(f"top {facet:<15}{shown}")
     return "\n".join(lines)
+
+
+# The query behind each count of :func:`summarize`, as a user can run it (percent-encoded).
+_NOT_DUPLICATE = "q=NOT%20is_duplicate:true"
+_STORIES_BODY = '{"aggs":{"stories":{"cardinality":{"field":"story_id"}}}}'
+
+
+def sources(es_url: str, names: Names) -> list[tuple[str, str]]:
+    """Each count of the summary with the one curl command that reads it from Elasticsearch."""
+    base = es_url.rstrip("/")
+    articles = f"{base}/{names.articles_index}"
+    return [
+        ("articles", f"curl -s '{articles}/_count'"),
+        ("duplicates", f"curl -s '{articles}/_count?q=is_duplicate:true'"),
+        (
+            "stories",
+            f"curl -s '{articles}/_search?size=0&{_NOT_DUPLICATE}' "
+            f"-H 'Content-Type: application/json' -d '{_STORIES_BODY}'",
+        ),
+        ("dead letters", f"curl -s '{base}/{names.deadletter_index}/_count'"),
+        ("alerts", f"curl -s '{base}/{names.alerts_index}/_count'"),
+    ]
+
+
+def render_sources(es_url: str, names: Names) -> str:
+    """:func:`sources` as one line per count."""
+    return "\n".join(f"  {what:<13}{command}" for what, command in sources(es_url, names))

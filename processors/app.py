@@ -21,6 +21,7 @@ from typing import Any, cast
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from newsflow import webport
 from newsflow.names import Names
 from newsflow.settings import Settings
 from newsflow.webauth import token_middleware
@@ -83,6 +84,8 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=1.0,
         web_port=settings.web_port,
+        # The web port in the client id: how `newsflow status` shows each worker's port.
+        broker_client_id=webport.client_id(settings.web_port),
         web_bind=settings.web_host,
         web_host=settings.web_host,
         # Faust's own pages (/table/..., /router/...) show table contents: token-guarded too.

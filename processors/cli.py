@@ -18,7 +18,8 @@ from newsflow.settings import load_settings
     "--web-port",
     type=click.IntRange(1, 65535),
     default=None,
-    help="Port of /healthz and /metrics [default: NEWSFLOW_WEB_PORT or 6066].",
+    help="Port of /healthz and /metrics; refused in one line when taken [default: "
+    "NEWSFLOW_WEB_PORT, else the first free port from 6066 up].",
 )
 @click.option(
     "--blocking-timeout",
@@ -38,6 +39,7 @@ def worker(concurrency: int | None, web_port: int | None, blocking_timeout: floa
     """
     import faust
 
+    from newsflow import webport
     from newsflow.bootstrap import bootstrap_namespace
     from newsflow.logs import configure, logging_config
     from newsflow.waiting import when_reachable
@@ -53,7 +55,12 @@ def worker(concurrency: int | None, web_port: int | None, blocking_timeout: floa
     require_token_beyond_loopback(
         settings.web_host, settings.web_token, "NEWSFLOW_WEB_TOKEN", "newsflow worker"
     )
+    # Not set: a free port from 6066 up; set and taken: one line (newsflow.webport). Claimed
+    # before the wait below, whose /healthz binds the same port.
+    explicit = web_port is not None or "web_port" in settings.model_fields_set
+    settings, claimed = webport.claim_for(settings, explicit)
     configure(settings)  # the waiting lines below; Faust installs the same config later
+    webport.announce(claimed)
     # Topics and templates before Faust starts, waiting while Kafka or Elasticsearch cannot
     # be reached: Faust's own start would crash on an unreachable Kafka. Meanwhile the web
     # port answers /healthz 503 with the reason.
@@ -72,3 +79,4 @@ def worker(concurrency: int | None, web_port: int | None, blocking_timeout: floa
         # the loop run for that long (see docs/SCALING.md, the soak run).
         blocking_timeout=blocking_timeout,
     ).execute_from_commandline()
+    claimed.release()

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
+from tests.hermetic import scrub
 from tests.support import SEEDS, Invoke, Namespace, WorkerProcess
 
 # Property tests: "default" keeps `make test` quick; "long" (HYPOTHESIS_PROFILE=long, used
@@ -27,6 +28,22 @@ _HYPOTHESIS = {
 hypothesis_settings.register_profile("default", max_examples=200, **_HYPOTHESIS)
 hypothesis_settings.register_profile("long", max_examples=2_000, **_HYPOTHESIS)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+IGNORED: list[str] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Drop the caller's NEWSFLOW_* settings before any test (or test module) reads them."""
+    IGNORED.extend(scrub(os.environ))
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Say which settings were ignored, so nobody wonders why the suite did not use them."""
+    if not IGNORED:
+        return None
+    names = ", ".join(IGNORED)
+    return f"newsflow: ignored from the environment (the suite runs on its own stack): {names}"
 
 
 @pytest.fixture(scope="session")

@@ -13,10 +13,11 @@ from typing import Any
 
 from newsflow.bootstrap import bootstrap_namespace
 from newsflow.clients import es_client, kafka_producer
+from newsflow.drained import Snapshot, wait_drained
 from newsflow.errors import PipelineError
 from newsflow.localworker import LocalWorker, free_port
 from newsflow.names import Names
-from newsflow.offsets import committed_offsets, end_offsets, lag
+from newsflow.offsets import committed_offsets, end_offsets
 from newsflow.settings import Settings, load_settings
 from newsflow.teardown import drop_namespace
 
@@ -103,30 +104,32 @@ class Namespace:
         committed = committed_offsets(self.settings, self.names.app_id)
         return sum(off for (topic, _), off in committed.items() if topic == self.names.raw_topic)
 
+    def drained(self, messages: int = 0, timeout: float = 240) -> Snapshot:
+        """Wait until the namespace is drained (:mod:`newsflow.drained`) with at least
+        ``messages`` in ``<ns>.raw``; the final snapshot, or a failure naming the stages behind.
+        """
+        try:
+            return wait_drained(self.settings, timeout, messages=messages)
+        except PipelineError as exc:
+            raise AssertionError(str(exc)) from None
+
+    def settled(
+        self, documents: int, dead: int = 0, messages: int | None = None, timeout: float = 240
+    ) -> Snapshot:
+        """Drained, then exactly ``documents`` and ``dead`` letters (and ``messages`` raw)."""
+        snap = self.drained(messages or 0, timeout)
+        found = (snap.documents, snap.dead_letters, snap.raw_messages)
+        wanted = (documents, dead, snap.raw_messages if messages is None else messages)
+        assert found == wanted, (
+            f"drained with {found[2]} raw messages, {found[0]} documents, {found[1]} dead "
+            f"letters; expected {wanted[2]}, {wanted[0]}, {wanted[1]}"
+        )
+        return snap
+
     def close(self) -> None:
         """Delete the namespace (indices, templates, topics, group): a test leaves nothing."""
         self.es.close()
         drop_namespace(self.settings)
-
-
-def wait_drained(ns: Namespace, sent: int, timeout: float = 240) -> int:
-    """Wait until the worker drained every stage of ``sent`` raw messages (copies come last)
-    and the article count settled; that count."""
-    topics = list(ns.names.topic_partitions(1))
-
-    def drained() -> bool:
-        behind = sum(p.lag for p in lag(ns.settings, ns.names.app_id, topics))
-        return ns.committed_raw() == sent and behind == 0
-
-    wait_for(drained, timeout, f"{sent} raw messages through every stage")
-    counts: list[int] = []
-
-    def steady() -> bool:
-        counts.append(ns.count(ns.names.articles_index))
-        return len(counts) > 2 and counts[-1] == counts[-2] == counts[-3] > 0
-
-    wait_for(steady, 60, "the article count to settle", every=1)
-    return counts[-1]
 
 
 def run_newsflow(

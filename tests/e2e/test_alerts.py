@@ -24,7 +24,7 @@ import pytest
 
 from newsflow.clients import async_es_client, kafka_options, kafka_producer
 from newsflow.errors import ConfigError
-from newsflow.offsets import end_offsets, lag
+from newsflow.offsets import end_offsets
 from newsflow.subscriptions import kafka_send
 from processors.alerting import SUBSCRIPTIONS_TTL_SECONDS, AlertStage
 from processors.alerts import (
@@ -440,18 +440,7 @@ def replay(ns: Namespace, *paths: Path) -> None:
 
 def settled(ns: Namespace, messages: int, documents: int) -> None:
     """Wait until ``messages`` went all the way through the sink (and its alert stage)."""
-
-    def done() -> bool:
-        parts = lag(ns.settings, ns.names.app_id, [ns.names.raw_topic, ns.names.enriched_topic])
-        enriched = sum(p.committed for p in parts if p.topic == ns.names.enriched_topic)
-        return (
-            ns.committed_raw() == messages
-            and enriched >= messages
-            and all(p.lag == 0 for p in parts)
-            and ns.count(ns.names.articles_index) == documents
-        )
-
-    wait_for(done, timeout=300, what=f"{messages} messages through the sink, {documents} documents")
+    ns.settled(documents, messages=messages, timeout=300)
 
 
 def test_a_worker_fires_alerts_once_and_a_failing_webhook_does_not_hold_it(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from newsflow.bootstrap import ensure_templates
-from tests.support import VENV_BIN, Namespace, WorkerProcess, wait_for
+from tests.support import VENV_BIN, Namespace, WorkerProcess
 
 pytestmark = pytest.mark.stack
 
@@ -37,10 +37,7 @@ def _listed(ns: Namespace, *args: str) -> list[dict[str, Any]]:
 
 
 def _settled(ns: Namespace, documents: int, dead: int) -> None:
-    def counts() -> tuple[int, int]:
-        return ns.count(ns.names.articles_index), ns.count(ns.names.deadletter_index)
-
-    wait_for(lambda: counts() == (documents, dead), 180, f"{documents} docs, {dead} dead letters")
+    ns.settled(documents, dead, timeout=180)
 
 
 def _read_raw(ns: Namespace, partition: int, offset: int) -> bytes:

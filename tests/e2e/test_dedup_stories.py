@@ -18,11 +18,7 @@ pytestmark = pytest.mark.stack
 
 
 def _settle(ns: Namespace, messages: int, documents: int) -> list[dict]:
-    wait_for(
-        lambda: ns.committed_raw() == messages and ns.count(ns.names.articles_index) == documents,
-        timeout=300,
-        what=f"{messages} messages committed and {documents} documents",
-    )
+    ns.settled(documents, messages=messages, timeout=300)
     return ns.articles()
 
 

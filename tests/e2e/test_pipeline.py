@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import VENV_BIN, Namespace, WorkerProcess, wait_for
+from tests.support import VENV_BIN, Namespace, WorkerProcess
 
 pytestmark = pytest.mark.stack
 
@@ -25,18 +25,8 @@ def _replay(ns: Namespace, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _settled(ns: Namespace, messages: int, documents: int, dead: int = 0) -> None:
-    """Wait until every message is committed and the indices hold the expected counts."""
-    wait_for(
-        lambda: (
-            ns.committed_raw() == messages
-            and ns.count(ns.names.articles_index) == documents
-            and ns.count(ns.names.deadletter_index) == dead
-        ),
-        timeout=180,
-        what=f"{messages} messages committed, {documents} documents, {dead} dead letters "
-        f"(now {ns.committed_raw()}, {ns.count(ns.names.articles_index)}, "
-        f"{ns.count(ns.names.deadletter_index)})",
-    )
+    """Drained (newsflow.drained), with exactly these counts."""
+    ns.settled(documents, dead, messages, timeout=180)
 
 
 def test_seed_articles_are_indexed_clean_with_entities_and_dates(

@@ -24,6 +24,8 @@ from elasticsearch.helpers import scan
 from evaluation.dedup_stories.dataset import Item, stream
 from newsflow.bootstrap import bootstrap_namespace
 from newsflow.clients import es_client
+from newsflow.drained import wait_drained
+from newsflow.errors import PipelineError
 from newsflow.names import Names
 from newsflow.offsets import committed_offsets, end_offsets
 from newsflow.settings import Settings, load_settings
@@ -61,11 +63,8 @@ class FaultNamespace(Namespace):
     @property
     def consumed_topics(self) -> list[str]:
         """Every topic the worker group reads (the raw input and the stages in between)."""
-        n = self.names
-        return [
-            n.raw_topic, n.dedup_topic, n.work_topic, n.duplicates_topic,
-            n.stories_topic, n.enriched_topic, n.deadletter_topic,
-        ]  # fmt: skip
+        # Not .alerts: a rewind of these offsets must not send the webhooks again.
+        return [t for t in self.names.stage_topics if t != self.names.alerts_topic]
 
     def lag(self) -> dict[tuple[str, int], int]:
         """Uncommitted messages per partition of every consumed topic (only non-zero ones)."""
@@ -221,27 +220,23 @@ class Outcome:
 
 
 def settle(ns: FaultNamespace, documents: int, dead: int = 0, timeout: float = 300) -> float:
-    """Wait until every consumed offset is committed and the counts are reached; seconds."""
+    """Wait until drained (:mod:`newsflow.drained`) with the counts reached; seconds taken."""
     started = time.monotonic()
-
-    def done() -> bool:
-        return (
-            not ns.lag()
-            and ns.count(ns.names.articles_index) >= documents
-            and ns.count(ns.names.deadletter_index) >= dead
-        )
-
-    def state() -> str:
-        return (
-            f"lag {ns.lag()}, {ns.count(ns.names.articles_index)}/{documents} documents, "
-            f"{ns.count(ns.names.deadletter_index)}/{dead} dead letters"
-        )
-
-    try:
-        wait_for(done, timeout, f"{documents} documents and {dead} dead letters", every=1.0)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; {state()}") from None
-    return time.monotonic() - started
+    deadline = started + timeout
+    while True:
+        try:
+            snap = wait_drained(ns.settings, max(1.0, deadline - time.monotonic()), every=1.0)
+        except PipelineError as exc:
+            expected = f"expected {documents} documents, {dead} dead letters"
+            raise AssertionError(f"{exc}; {expected}") from None
+        if snap.documents >= documents and snap.dead_letters >= dead:
+            return time.monotonic() - started
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"drained at {snap.documents}/{documents} documents, "
+                f"{snap.dead_letters}/{dead} dead letters after {timeout:.0f}s"
+            )
+        time.sleep(1.0)
 
 
 def assert_conserved(
