@@ -29,6 +29,7 @@ _SOURCE_FIELDS = ("id", "url", "source", "title", "body", "published_at", "langu
 def current_versions() -> dict[str, str]:
     """The ``enriched_by`` a document would get from this installation."""
     from processors.entities import load_aliases
+    from processors.topic_model import load_topic_model
     from processors.topics import load_taxonomy
 
     return {
@@ -36,6 +37,7 @@ def current_versions() -> dict[str, str]:
         "model": f"{MODEL_PACKAGE}-{version(MODEL_PACKAGE)}",
         "aliases": load_aliases().version,
         "taxonomy": load_taxonomy().version,
+        "topic_model": load_topic_model().version,
     }
 
 
