@@ -1,7 +1,7 @@
 """``newsflow reprocess``: enrich again what an upgrade changed, idempotently.
 
 ``--from index`` (default) sends the documents whose ``enriched_by`` differs from what the
-pipeline would use now (model, alias table, taxonomy, pipeline version) back through
+pipeline would use now (model, alias table, taxonomy, topic model, pipeline version) back through
 ``<ns>.raw`` under their own id: same id, same document, new enrichment. First copies go
 before duplicates, which take their enrichment from the first copy. ``--from raw`` rewinds
 the workers' consumer group to the start of ``<ns>.raw`` (workers must be stopped), so the

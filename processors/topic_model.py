@@ -19,7 +19,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,15 +66,25 @@ class ModelCard(BaseModel):
     min_score: float = Field(default=0.3, gt=0, le=1, description="Share a second topic needs.")
     max_topics: int = Field(default=3, ge=1)
     rules_weight: float = Field(
-        default=0.0,
-        ge=0,
-        lt=1,
-        description="Share of the taxonomy rules' scores in the final scores.",
+        default=0.0, ge=0, lt=1, description="Share of the taxonomy rules in the final scores."
+    )
+    rules_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per-topic shares that replace rules_weight (topics the model knows "
+        "only from weak labels trust the rules more).",
     )
     licence: str = Field(min_length=1)
     attribution: list[str] = Field(min_length=1)
     training: dict[str, Any] = Field(default_factory=dict)
     sha256: str = Field(min_length=64, max_length=64, description="Of the .npz file.")
+
+    @field_validator("rules_weights")
+    @classmethod
+    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = {k: v for k, v in value.items() if k not in TOPIC_SLUGS or not 0 <= v < 1}
+        if bad:
+            raise ValueError(f"rules_weights need IPTC slugs and shares in [0, 1): {bad}")
+        return value
 
     @field_validator("classes")
     @classmethod
@@ -130,11 +140,12 @@ class TopicModel:
     idf: np.ndarray = field(repr=False)  # (V,)
     coef: np.ndarray = field(repr=False)  # (V, C): one column per class
     intercept: np.ndarray = field(repr=False)  # (C,)
+    digest: str = ""  # of the card file, which holds the arrays' sha256: both files count
 
     @property
     def version(self) -> str:
-        """What ``enriched_by.topic_model`` records: name, version and content hash."""
-        return f"{self.card.name}-{self.card.version}+{self.card.sha256[:8]}"
+        """What ``enriched_by.topic_model`` records: name, version and a content hash."""
+        return f"{self.card.name}-{self.card.version}+{(self.digest or self.card.sha256)[:8]}"
 
     def scores(self, title: str | None, body: str) -> dict[str, float]:
         """Probability of each class for one article: the mean over its passages."""
@@ -163,7 +174,8 @@ class TopicModel:
         ``rules_weight`` in the final scores. The best class is always chosen; another needs
         ``min_score``.
         """
-        probs = blend(self.scores(title, body), rules, self.card.rules_weight)
+        card = self.card
+        probs = blend(self.scores(title, body), rules, card.rules_weight, card.rules_weights)
         ranked = sorted(probs.items(), key=lambda kv: (-kv[1], TOPIC_SLUGS.index(kv[0])))
         chosen = [
             TopicScore(slug, round(p, 3))
@@ -173,16 +185,27 @@ class TopicModel:
         return chosen, {slug: round(p, 3) for slug, p in probs.items()}
 
 
-def blend(probs: dict[str, float], rules: Sequence[TopicScore], weight: float) -> dict[str, float]:
-    """``(1 - weight) * probs + weight * rule shares`` (probs alone when the rules found none).
+def blend(
+    probs: dict[str, float],
+    rules: Sequence[TopicScore],
+    weight: float,
+    per_topic: Mapping[str, float] | None = None,
+) -> dict[str, float]:
+    """Per topic ``(1 - w) * prob + w * rule share``, normalized; ``w`` is ``weight`` unless
+    ``per_topic`` names the topic. The probabilities alone when the rules found nothing.
 
     >>> blend({"sport": 0.6, "arts": 0.4}, [TopicScore("arts", 1.0)], 0.5)
     {'sport': 0.3, 'arts': 0.7}
     """
-    if not rules or not weight:
+    if not rules:
         return probs
-    shares = {t.slug: t.score for t in rules}
-    return {s: (1 - weight) * p + weight * shares.get(s, 0.0) for s, p in probs.items()}
+    shares, per_topic = {t.slug: t.score for t in rules}, per_topic or {}
+    mixed = {}
+    for slug, p in probs.items():
+        w = per_topic.get(slug, weight)
+        mixed[slug] = (1 - w) * p + w * shares.get(slug, 0.0)
+    total = sum(mixed.values()) or 1.0
+    return {slug: value / total for slug, value in mixed.items()}
 
 
 def file_sha256(path: Path) -> str:
@@ -209,7 +232,8 @@ def load_topic_model(model: Path | None = None) -> TopicModel:
         base = found[0].with_suffix("")
     card_file, arrays_file = base.with_suffix(".json"), base.with_suffix(".npz")
     try:
-        card = ModelCard.model_validate(json.loads(card_file.read_text(encoding="utf-8")))
+        card_bytes = card_file.read_bytes()
+        card = ModelCard.model_validate(json.loads(card_bytes.decode("utf-8")))
         digest = file_sha256(arrays_file)
         with np.load(arrays_file, allow_pickle=False) as arrays:
             vocab, idf = arrays["vocabulary"], arrays["idf"]
@@ -233,4 +257,5 @@ def load_topic_model(model: Path | None = None) -> TopicModel:
         idf=idf.astype(np.float64),
         coef=coef,
         intercept=intercept.astype(np.float64),
+        digest=hashlib.sha256(card_bytes).hexdigest(),
     )

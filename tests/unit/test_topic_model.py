@@ -157,3 +157,19 @@ def test_confusion_counts_recall_per_class() -> None:
     assert confusion.accuracy == pytest.approx(2 / 3)
     assert confusion.recall("sport") == 0.5
     assert "errors: arts 1" in "\n".join(confusion.lines())
+
+
+def test_a_changed_card_changes_the_version(tiny: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "topics-v9"
+    copy.with_suffix(".npz").write_bytes(tiny.with_suffix(".npz").read_bytes())
+    card = json.loads(tiny.with_suffix(".json").read_text())
+    copy.with_suffix(".json").write_text(json.dumps({**card, "rules_weight": 0.5}))
+    assert load_topic_model(copy).version != load_topic_model(tiny).version
+
+
+def test_per_topic_rule_shares_override_the_default() -> None:
+    probs = {"sport": 0.5, "labour": 0.5}
+    rules = [TopicScore("labour", 1.0)]
+    assert blend(probs, rules, 0.0, {"labour": 0.5}) == pytest.approx(
+        {"sport": 0.5 / 1.25, "labour": 0.75 / 1.25}
+    )
