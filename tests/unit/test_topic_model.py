@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -173,3 +174,48 @@ def test_per_topic_rule_shares_override_the_default() -> None:
     assert blend(probs, rules, 0.0, {"labour": 0.5}) == pytest.approx(
         {"sport": 0.5 / 1.25, "labour": 0.75 / 1.25}
     )
+
+
+def test_a_duplicate_takes_the_topic_scores_of_its_first_copy() -> None:
+    from datetime import UTC, datetime
+
+    from processors.decode import decode
+    from processors.pipeline import copy_enrichment
+    from schemas.work import Deduped
+
+    item = Deduped(
+        article=decode(b'{"body": "Dockers walked out.", "id": "copy"}', 10_000),
+        is_duplicate=True,
+        duplicate_of="first",
+        kind="exact",
+    )
+    original = {"id": "first", "topics": ["labour"], "topic_scores": {"labour": 0.7}}
+    copy = copy_enrichment(item, original, datetime(2026, 1, 1, tzinfo=UTC))
+    assert copy.topics == ["labour"] and copy.topic_scores == {"labour": 0.7}
+
+
+class _NoEntities:
+    """Stands in for spaCy: no entities, so the test needs no model (the e2e tests use it)."""
+
+    meta: ClassVar[dict[str, str]] = {"lang": "en", "name": "fake", "version": "0"}
+
+    def pipe(self, texts: object, batch_size: int = 32) -> list[object]:
+        return [type("Doc", (), {"ents": []})() for _ in texts]  # type: ignore[attr-defined]
+
+
+def test_the_analysis_carries_the_models_scores_and_version() -> None:
+    from processors.analysis import Analyzer, Text
+    from processors.entities import load_aliases
+    from processors.topics import load_taxonomy
+
+    model = load_topic_model()
+    analyzer = Analyzer(_NoEntities(), load_aliases(), load_taxonomy(), model)
+    [sport, german] = analyzer.analyze(
+        [
+            Text("Rovers beat City", "The striker scored twice in the league match.", "en"),
+            Text(None, "Der Stürmer traf zweimal.", "de"),
+        ]
+    )
+    assert sport.topics[0].slug == "sport" and set(sport.topic_scores) == set(TOPIC_SLUGS)
+    assert german.topics == [] and german.topic_scores == {}
+    assert analyzer.versions["topic_model"] == model.version
