@@ -46,8 +46,9 @@ class FitSettings:
     c: float = 10.0  # inverse L2 strength of the logistic regression
     min_df: int = 2
     max_features: int = 60_000
-    # Class weights are (n / (k * n_class)) ** balance: 0 keeps the data's priors, 1 balances
-    # fully; in between lets rare classes (weak labels only) be predicted without flooding.
+    # Class weights are (n / (k * n_class)) ** balance over the *weighted* counts (a text of
+    # weight 10 counts 10): 0 keeps the data's priors, 1 gives every class the same total
+    # weight, so the model's implied prior is uniform (docs/QUALITY.md: prior shift).
     balance: float = 0.5
 
 
@@ -87,9 +88,12 @@ def _labelled_line(line: str, where: str) -> Labelled:
     return Labelled(title, body, topics[0])
 
 
-def _class_weights(labels: Sequence[str], balance: float) -> dict[str, float]:
-    counts = Counter(labels)
-    n, k = len(labels), len(counts)
+def class_weights(docs: Sequence[Labelled], balance: float) -> dict[str, float]:
+    """Per-topic weights ``(n / (k n_topic)) ** balance``, ``n`` counting each text's weight."""
+    counts: dict[str, float] = {}
+    for doc in docs:
+        counts[doc.topic] = counts.get(doc.topic, 0.0) + doc.weight
+    n, k = sum(counts.values()), len(counts)
     return {slug: (n / (k * c)) ** balance for slug, c in counts.items()}
 
 
@@ -114,7 +118,7 @@ def fit(
     )
     x = vectorizer.fit_transform(grams)
     labels = [d.topic for d in docs]
-    class_weight = _class_weights(labels, settings.balance)
+    class_weight = class_weights(docs, settings.balance)
     weights = np.array([d.weight * class_weight[d.topic] for d in docs])
     model = LogisticRegression(C=settings.c, max_iter=150, tol=1e-3)
     model.fit(x, labels, sample_weight=weights)

@@ -20,7 +20,15 @@ from processors.topic_model import (
     load_topic_model,
     strip_citations,
 )
-from processors.topic_train import Confusion, FitSettings, Labelled, evaluate, fit, save_model
+from processors.topic_train import (
+    Confusion,
+    FitSettings,
+    Labelled,
+    class_weights,
+    evaluate,
+    fit,
+    save_model,
+)
 from processors.topics import TopicScore
 from schemas import TOPIC_SLUGS
 
@@ -38,6 +46,16 @@ ECONOMY = [
 ]
 TINY = [Labelled(None, t, "sport") for t in SPORT] + [Labelled(None, t, "economy") for t in ECONOMY]
 TINY_FIT = FitSettings(min_df=1, c=10.0, balance=0.0)
+
+
+def test_full_balance_gives_every_topic_the_same_total_weight_counting_text_weights() -> None:
+    # 3 plain sport texts against 1 economy text of weight 10 (as the IPTC weak labels are):
+    # balancing must use the weighted counts, or the weak-label topic gets 3x the mass.
+    docs = [Labelled(None, t, "sport") for t in SPORT[:3]] + [Labelled(None, "x", "economy", 10)]
+    weights = class_weights(docs, 1.0)
+    mass = {t: sum(d.weight * weights[t] for d in docs if d.topic == t) for t in weights}
+    assert mass["sport"] == pytest.approx(mass["economy"])
+    assert class_weights(docs, 0.0) == {"sport": 1.0, "economy": 1.0}
 
 
 # ---------------------------------------------------------------- the shipped model

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from newsflow.cli import cli, run_cli
+from processors.topic_model import load_topic_model
 from tests.unit.test_topic_model import ECONOMY, SPORT
 
 
@@ -37,7 +38,7 @@ def test_train_then_eval_a_model_on_own_labels(
 
 def test_eval_of_the_shipped_model(labelled: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(cli, ["topics", "eval", str(labelled)]) == 0
-    assert "model topics-1+" in capsys.readouterr().out
+    assert f"model {load_topic_model().version}:" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
