@@ -7,7 +7,7 @@ STAMP := $(VENV)/.setup-done
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test unit lint typecheck bench soak stack-up stack-down schemas clean
+.PHONY: help setup demo test unit lint typecheck bench eval soak stack-up stack-down schemas clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,6 +41,10 @@ lint: $(STAMP) ## ruff and mypy
 bench: $(STAMP) ## Benchmarks; each prints its ratio to a baseline measured in the same run
 	$(BIN)/newsflow stack up
 	$(BIN)/python -m benchmarks
+
+eval: $(STAMP) ## Quality on real news labelled by others (../shared/data; DATA=DIR to point elsewhere)
+	$(BIN)/newsflow stack up
+	$(BIN)/python -m evaluation.external $(if $(DATA),--data $(DATA))
 
 soak: $(STAMP) ## Long fault and soak tests, and 12,000 generated hostile inputs
 	$(BIN)/python -m tests.hermetic $(BIN)/newsflow stack up

@@ -1,3 +1,3 @@
 """newsflow: event-driven streaming ingestion pipeline for news."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -34,6 +34,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "ui": ("newsflow.ui.cli", "ui", "Live page of articles, facets and alerts (no Kibana needed)."),
     "feeds": ("producers.feeds_cli", "feeds", "Poll RSS/Atom feeds, publish new items."),
     "ingest-server": ("producers.feeds_cli", "ingest_server", "HTTP endpoint: POST /articles."),
+    "topics": ("newsflow.topics_cli", "topics", "Train or evaluate the learned topic model."),
 }
 
 

@@ -1,7 +1,7 @@
 """``newsflow reprocess``: enrich again what an upgrade changed, idempotently.
 
 ``--from index`` (default) sends the documents whose ``enriched_by`` differs from what the
-pipeline would use now (model, alias table, taxonomy, pipeline version) back through
+pipeline would use now (model, alias table, taxonomy, topic model, pipeline version) back through
 ``<ns>.raw`` under their own id: same id, same document, new enrichment. First copies go
 before duplicates, which take their enrichment from the first copy. ``--from raw`` rewinds
 the workers' consumer group to the start of ``<ns>.raw`` (workers must be stopped), so the
@@ -29,6 +29,7 @@ _SOURCE_FIELDS = ("id", "url", "source", "title", "body", "published_at", "langu
 def current_versions() -> dict[str, str]:
     """The ``enriched_by`` a document would get from this installation."""
     from processors.entities import load_aliases
+    from processors.topic_model import load_topic_model
     from processors.topics import load_taxonomy
 
     return {
@@ -36,6 +37,7 @@ def current_versions() -> dict[str, str]:
         "model": f"{MODEL_PACKAGE}-{version(MODEL_PACKAGE)}",
         "aliases": load_aliases().version,
         "taxonomy": load_taxonomy().version,
+        "topic_model": load_topic_model().version,
     }
 
 

@@ -7,7 +7,7 @@ worker's event loop does none of this work; it gets back small, picklable result
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from newsflow import __version__
@@ -22,6 +22,7 @@ from processors.entities import (
 )
 from processors.language import detect_language
 from processors.tables import table_names
+from processors.topic_model import TopicModel, load_topic_model
 from processors.topics import Taxonomy, TopicScore, load_taxonomy, tag_topics
 
 # The NER model reads English; other languages are indexed without entities or topics.
@@ -46,15 +47,17 @@ class Analysis:
     facets: EntityFacets
     topics: list[TopicScore]
     tags: list[str]
+    topic_scores: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Analyzer:
-    """A loaded spaCy pipeline with the alias table and the topic taxonomy."""
+    """A loaded spaCy pipeline with the alias table, the topic taxonomy and topic model."""
 
     nlp: Any
     aliases: AliasTable
     taxonomy: Taxonomy
+    topic_model: TopicModel
     max_chars: int = 200_000
 
     @property
@@ -66,6 +69,7 @@ class Analyzer:
             "model": f"{meta.get('lang', 'xx')}_{meta.get('name', '?')}-{meta.get('version', '?')}",
             "aliases": self.aliases.version,
             "taxonomy": self.taxonomy.version,
+            "topic_model": self.topic_model.version,
         }
 
     def analyze(self, texts: Sequence[Text], batch_size: int = 32) -> list[Analysis]:
@@ -81,12 +85,23 @@ class Analyzer:
         }
         results = []
         for n, (text, language) in enumerate(zip(texts, languages, strict=True)):
-            found = facets.get(n, NO_FACETS)
-            topics, tags = (
-                tag_topics(text.title, text.body, found, self.taxonomy) if n in facets else ([], [])
-            )
-            results.append(Analysis(language, found, topics, tags))
+            if n in facets:
+                results.append(self._topics(text, language, facets[n]))
+            else:
+                results.append(Analysis(language, NO_FACETS, [], []))
         return results
+
+    def _topics(self, text: Text, language: str, facets: EntityFacets) -> Analysis:
+        """Topics from the model (with the rules' share), tags from the rules under them."""
+        scores: dict[str, float] = {}
+
+        def choose(rules: list[TopicScore]) -> list[TopicScore]:
+            chosen, found = self.topic_model.topics(text.title, text.body, rules)
+            scores.update(found)
+            return chosen
+
+        topics, tags = tag_topics(text.title, text.body, facets, self.taxonomy, choose)
+        return Analysis(language, facets, topics, tags, scores)
 
 
 def doc_mentions(doc: Any) -> tuple[list[Mention], list[Context]]:
@@ -126,5 +141,5 @@ def ner_text(text: Text) -> str:
 
 
 def load_analyzer(model_loader: Any, max_chars: int = 200_000) -> Analyzer:
-    """The analyzer with the default alias table and taxonomy from ``deploy/``."""
-    return Analyzer(model_loader(), load_aliases(), load_taxonomy(), max_chars)
+    """The analyzer with the default alias table, taxonomy and topic model from ``deploy/``."""
+    return Analyzer(model_loader(), load_aliases(), load_taxonomy(), load_topic_model(), max_chars)

@@ -34,6 +34,7 @@ def enrich(
         locations=facets.locations,
         entities=facets.entities,
         topics=[t.slug for t in analysis.topics],  # type: ignore[misc]
+        topic_scores=analysis.topic_scores,  # type: ignore[arg-type]
         tags=analysis.tags,
         content_hash=article.content_hash,
         meta=article.meta,

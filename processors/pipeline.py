@@ -75,7 +75,13 @@ def copy_enrichment(item: Deduped, original: dict[str, Any], now: datetime) -> A
         entities=[Entity.model_validate(e) for e in original.get("entities", [])],
     )
     topics = [TopicScore(slug, 0.0) for slug in original.get("topics", [])]
-    analysis = Analysis(original.get("language") or "en", facets, topics, original.get("tags", []))
+    analysis = Analysis(
+        original.get("language") or "en",
+        facets,
+        topics,
+        original.get("tags", []),
+        original.get("topic_scores") or {},
+    )
     article = enrich(
         item.article,
         analysis,

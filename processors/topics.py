@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -218,20 +218,26 @@ def _facet_names(facets: EntityFacets | None) -> Iterable[str]:
 
 
 def tag_topics(
-    title: str | None, body: str, facets: EntityFacets | None, taxonomy: Taxonomy
+    title: str | None,
+    body: str,
+    facets: EntityFacets | None,
+    taxonomy: Taxonomy,
+    choose: Callable[[list[TopicScore]], list[TopicScore]] | None = None,
 ) -> tuple[list[TopicScore], list[str]]:
     """The article's IPTC top-level topics (best first, with scores) and its finer tags.
 
     The best topic is always returned when there is any evidence; others need a share of at
-    least ``min_share`` of all topic evidence and ``min_evidence`` points. Tags need their
-    parent topic among the chosen ones and ``tag_min_evidence`` points.
+    least ``min_share`` of all topic evidence and ``min_evidence`` points. ``choose``, when
+    given, turns the rules' topics into the final ones (the topic model does, see
+    :mod:`processors.analysis`). Tags need their parent topic among the final topics and
+    ``tag_min_evidence`` points.
     """
     rules = taxonomy.settings
     raw, from_title = evidence(title, body, facets, taxonomy)
     topic_raw = {k: v for k, v in raw.items() if not k.startswith("tag:") and v > 0}
     total = sum(topic_raw.values())
     if not total:
-        return [], []
+        return (choose([]) if choose else []), []
     # Ties go to the topic the headline speaks of, then to the contract's order.
     ranked = sorted(
         topic_raw.items(),
@@ -242,6 +248,8 @@ def tag_topics(
         for i, (slug, value) in enumerate(ranked[: rules.max_topics])
         if i == 0 or (value / total >= rules.min_share and value >= rules.min_evidence)
     ]
+    if choose is not None:
+        chosen = choose(chosen)
     slugs = {t.slug for t in chosen}
     tags = sorted(
         (

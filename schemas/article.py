@@ -82,6 +82,10 @@ class Article(BaseModel):
     locations: list[str] = Field(default_factory=list)
     entities: list[Entity] = Field(default_factory=list)
     topics: list[TopicSlug] = Field(default_factory=list)
+    topic_scores: dict[TopicSlug, float] = Field(
+        default_factory=dict,
+        description="Probability of each IPTC top-level topic from the topic model (0..1).",
+    )
     tags: list[str] = Field(default_factory=list)
     is_duplicate: bool = False
     duplicate_of: str | None = None
@@ -92,5 +96,5 @@ class Article(BaseModel):
     alerts_suppressed: bool = Field(False, description="True: this article fires no alert.")
     enriched_by: dict[str, str] = Field(
         default_factory=dict,
-        description="Versions that enriched it: pipeline, model, aliases, taxonomy.",
+        description=("Versions that enriched it: pipeline, model, aliases, taxonomy, topic_model."),
     )

@@ -304,6 +304,14 @@ def report(result: dict[str, Any], verbose: bool = False) -> str:
     return "\n".join(lines)
 
 
+REQUIRES = (str(CONLL),)
+
+
+def section(data: Path) -> None:
+    """Print the entity figures (the ``entities`` section of ``python -m evaluation.external``)."""
+    print(report(run(data, argparse.Namespace(ablation=False, cost=True))))
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """This evaluation's options (shared with ``python -m evaluation.external``)."""
     parser.add_argument("--ablation", action="store_true", help="switch each rule off in turn")

@@ -277,6 +277,15 @@ def run(
     }
 
 
+REQUIRES = (str(FILE),)
+
+
+def section(data: Path) -> None:
+    """Print the story figures through the real worker (``python -m evaluation.external``)."""
+    figures = run(data)
+    print(json.dumps({k: v for k, v in figures.items() if k != "cost"}, indent=2))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the figures as JSON; exit 0 with a reason when the data is absent."""
     parser = argparse.ArgumentParser(
