@@ -25,7 +25,7 @@ from newsflow import webport
 from newsflow.names import Names
 from newsflow.settings import Settings
 from newsflow.webauth import token_middleware
-from processors import holes, rewind, undecodable
+from processors import holes, patches, undecodable
 from processors.health import ProgressTracker, observe, offsets_of, record_lag
 from processors.notify import register_notifier
 from processors.retry import Backoff, until_done
@@ -93,12 +93,8 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
         # Faust keeps table data and its pid lock under datadir: not in the working directory.
         datadir=str(datadir),
     )
-    # Faust must seek before it resumes the streams, or a rebalance leaves holes in them.
-    rewind.install()
-    # ... and never commit past a message it did not process (see processors.holes).
-    holes.install()
-    # ... and stop only the partition of a record batch it cannot decode (not the worker).
-    undecodable.install()
+    # Faust and aiokafka fixes (rewind, holes, undecodable): refused on other releases.
+    patches.install()
     partitions = names.topic_partitions(settings.partitions)
     topics = {
         name: app.topic(name, key_serializer="raw", value_serializer="raw", partitions=count)

@@ -15,6 +15,7 @@ Two changes close it: a hole at the head of the acked offsets (gap or not) holds
 (:func:`hole_at_head`), and a hole still there after ``HOLE_SECONDS`` is read again: the
 partition is sought back to its committed offset (:class:`HoleHealer`, run by a timer).
 Every stage is idempotent, so what is read twice is written to the same ids.
+Installed by :mod:`processors.patches` (version and code checks, the upstream issues).
 """
 
 from __future__ import annotations
@@ -22,11 +23,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any
 
 from faust.transport.consumer import Consumer
-
-from processors.rewind import require_patched_version
 
 log = logging.getLogger("newsflow.worker")
 
@@ -89,11 +88,3 @@ class HoleHealer:
                 await consumer.seek(tp, committed)
             except Exception as exc:  # revoked meanwhile: its new owner reads from the commit
                 log.warning("seek failed", extra={"topic": tp.topic, "why": repr(exc)})
-
-
-def install() -> None:
-    """Make Faust's commit stop at a head hole (idempotent; before a worker starts)."""
-    require_patched_version(
-        "processors.holes", "whether Consumer._new_offset still commits past a one-message hole"
-    )
-    cast(Any, Consumer)._new_offset = _new_offset

@@ -17,19 +17,16 @@ without a committed offset to their beginning, where the ``earliest`` reset poli
 them anyway), then resume the flow (the clear drops only what was fetched before the seek,
 and the seek rewinds over it), then resume the partitions. Events read before the rebalance
 are read again; every stage is idempotent.
+Installed by :mod:`processors.patches` (version and code checks, the upstream issues).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection, Mapping
-from importlib.metadata import version
-from typing import Any, cast
+from typing import Any
 
-from faust.tables.recovery import Recovery
 from faust.transport.consumer import ensure_TP
-
-PATCHED_VERSION = "0.15.3"  # the faust-streaming release whose order this replaces
 
 
 async def seek_committed_or_beginning(
@@ -107,23 +104,3 @@ async def _seek(consumer: Any) -> None:
     consumer._committed_offset.update(
         {ensure_TP(tp): off or None for tp, off in committed.items() if off is not None}
     )
-
-
-def require_patched_version(patch: str, what_to_check: str) -> None:
-    """Refuse to patch a faust-streaming release other than the one the patch was made for."""
-    installed = version("faust-streaming")
-    if installed != PATCHED_VERSION:
-        raise RuntimeError(
-            f"{patch} patches faust-streaming {PATCHED_VERSION}, not {installed}: "
-            f"check {what_to_check}, then update it"
-        )
-
-
-def install() -> None:
-    """Replace the two methods of Faust's ``Recovery`` that resume streams (before a worker
-    starts; idempotent)."""
-    require_patched_version(
-        "processors.rewind", "whether the new release resumes streams after seeking"
-    )
-    cast(Any, Recovery)._resume_streams = _resume_streams
-    cast(Any, Recovery).on_recovery_completed = _on_recovery_completed

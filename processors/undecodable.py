@@ -13,6 +13,7 @@ offsets, ``/healthz`` 503 with the same, and the command that skips it. Nothing 
 by the worker: skipping is the operator's decision (``newsflow deadletter skip``, which
 writes one dead letter per skipped offset and moves the group's committed offset past the
 batch), after checking the error (a missing codec library is fixed by installing it).
+Installed by :mod:`processors.patches` (version and code checks, the upstream issues).
 """
 
 from __future__ import annotations
@@ -20,15 +21,11 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from aiokafka.consumer.fetcher import FetchResult, PartitionRecords
-
-from processors.rewind import require_patched_version
+from aiokafka.consumer.fetcher import PartitionRecords
 
 log = logging.getLogger("newsflow.worker")
-
-PATCHED_AIOKAFKA = "0.14.0"
 
 
 @dataclass(frozen=True)
@@ -155,18 +152,3 @@ def _next_offset(batch: Any) -> int | None:
         return int(batch.next_offset) if batch is not None else None
     except Exception:  # a header too broken to read: the operator gives --to
         return None
-
-
-def install() -> None:
-    """Patch aiokafka's fetch results (before a worker starts; idempotent)."""
-    require_patched_version("processors.undecodable", "whether Faust still crashes on it")
-    from importlib.metadata import version
-
-    installed = version("aiokafka")
-    if installed != PATCHED_AIOKAFKA:
-        raise RuntimeError(
-            f"processors.undecodable patches aiokafka {PATCHED_AIOKAFKA}, not {installed}: "
-            "check FetchResult.getall and PartitionRecords, then update it"
-        )
-    cast(Any, PartitionRecords).__init__ = _init
-    cast(Any, FetchResult).getall = _getall

@@ -7,7 +7,7 @@ from typing import Any
 
 from faust.transport.consumer import Consumer
 
-from processors import holes
+from processors import holes, patches
 from processors.holes import HoleHealer, hole_at_head
 
 
@@ -37,7 +37,7 @@ def test_faust_alone_commits_past_a_one_message_hole_and_the_patch_does_not() ->
 
 
 def test_install_patches_the_consumer() -> None:
-    holes.install()
+    patches.install()
     assert Consumer._new_offset is holes._new_offset
 
 
