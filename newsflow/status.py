@@ -8,30 +8,37 @@ from dataclasses import asdict
 import click
 
 from newsflow.settings import load_settings
+from newsflow.waiting import maybe_waiting, wait_option
 
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def status(as_json: bool) -> None:
+@wait_option
+def status(as_json: bool, wait: bool) -> None:
     """Say whether the namespace is drained (or how many articles are in flight, at which
     stage), list the workers with their web ports, every stage topic's offsets and lag per
     partition, and the indices' counts."""
     from newsflow.clients import es_client
-    from newsflow.drained import Probe
+    from newsflow.drained import Probe, Snapshot
     from newsflow.names import Names
-    from newsflow.summary import render, summarize
+    from newsflow.offsets import Member
+    from newsflow.summary import Summary, render, summarize
     from newsflow.webport import web_port_of
 
     settings = load_settings()
     names = Names(settings.namespace)
-    with Probe(settings) as probe:
-        snap = probe.snapshot()
-        members = probe.offsets.members(names.app_id)
-    es = es_client(settings)
-    try:
-        summary = summarize(es, names)
-    finally:
-        es.close()
+
+    def look() -> tuple[Snapshot, list[Member], Summary]:
+        with Probe(settings) as probe:
+            snap = probe.snapshot()
+            members = probe.offsets.members(names.app_id)
+        es = es_client(settings)
+        try:
+            return snap, members, summarize(es, names)
+        finally:
+            es.close()
+
+    snap, members, summary = maybe_waiting(wait, look, "status")
     stage_of = names.stage_topics
     order = list(stage_of)
     partitions = sorted(snap.partitions, key=lambda p: (order.index(p.topic), p.partition))

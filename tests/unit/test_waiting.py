@@ -106,7 +106,8 @@ LONG_RUNNING = [
     (["ingest-server", "--port"], "Kafka", True),
     (["ui", "--port"], "Elasticsearch", True),
     (["feeds", "http://127.0.0.1:1/feed.xml"], "Kafka", False),
-    (["bootstrap", "--wait"], "Kafka", False),  # a one-shot command, told to wait
+    (["bootstrap", "--wait"], "Kafka", False),  # one-shot commands, told to wait
+    (["status", "--wait"], "Kafka", False),
 ]
 
 
