@@ -28,7 +28,7 @@ demo: $(STAMP) ## Start the stack and a worker, replay the sample corpus, print 
 
 test: $(STAMP) ## The whole suite against real Kafka and Elasticsearch (started when needed)
 	$(BIN)/python -m tests.hermetic $(BIN)/newsflow stack up
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" --durations=15 $(PYTEST_ARGS)
 
 unit: $(STAMP) ## Unit tests only (no servers)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
