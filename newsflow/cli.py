@@ -19,7 +19,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "stack": ("newsflow.stack.cli", "stack", "Run the real Kafka and Elasticsearch locally."),
     "worker": ("processors.cli", "worker", "Run a Faust worker in the foreground."),
     "replay": ("producers.cli", "replay", "Replay corpus files to <ns>.raw."),
-    "status": ("newsflow.status", "status", "Drained or in flight, workers, offsets and lag, index counts."),
+    "status": ("newsflow.status", "status", "Drained or in flight, workers, lag, index counts."),
     "demo": ("newsflow.demo", "demo", "Stack, worker, sample corpus, summary."),
     "bootstrap": ("newsflow.bootstrap", "bootstrap", "Create topics and index templates."),
     "deadletter": ("newsflow.deadletters", "deadletter", "List dead letters; requeue them."),
