@@ -33,10 +33,11 @@ test: $(STAMP) ## The whole suite against real Kafka and Elasticsearch (started 
 unit: $(STAMP) ## Unit tests only (no servers)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff and mypy
+lint: $(STAMP) ## ruff, mypy --strict on every package, the import layers (docs/ARCHITECTURE.md)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP) ## Benchmarks; each prints its ratio to a baseline measured in the same run
 	$(BIN)/newsflow stack up

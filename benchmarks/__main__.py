@@ -28,7 +28,7 @@ from benchmarks import (
 )
 from benchmarks.corpus import generate
 from benchmarks.machine import describe, load_average
-from newsflow.settings import load_settings
+from newsflow.core.settings import load_settings
 from newsflow.stack import ensure_up
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"

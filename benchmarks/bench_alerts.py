@@ -17,7 +17,7 @@ Two workloads, because the cost depends on how selective subscriptions are:
 A fifth of the subscriptions also filter on one of ten sources.
 
 Matching (no worker): ``B`` batches of 64 articles are bulk-indexed into a fresh namespace
-as the sink writes them, and :meth:`processors.alerting.AlertStage.on_indexed` runs on each,
+as the sink writes them, and :meth:`processors.alerting.stage.AlertStage.on_indexed` runs on each,
 for real (pre-selection, refresh, match ``_msearch``, alerts index, highlights, Kafka). The
 baseline, on the same batches and subscriptions, is the first design considered: one
 search per subscription (``_msearch`` of 200 searches at a time), matching only.
@@ -46,12 +46,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.corpus import BenchArticle, generate
-from newsflow.clients import async_es_client, es_client, kafka_producer
-from newsflow.names import Names
-from newsflow.settings import Settings, load_settings
-from newsflow.subscriptions import kafka_send
-from processors.alerting import AlertStage
-from processors.alerts import Subscription, msearch_body, subscription_query
+from newsflow.cli.subscriptions import kafka_send
+from newsflow.core.clients import async_es_client, es_client, kafka_producer
+from newsflow.core.names import Names
+from newsflow.core.settings import Settings, load_settings
+from processors.alerting.alerts import Subscription, msearch_body, subscription_query
+from processors.alerting.stage import AlertStage
 from schemas.article import Article
 
 BATCH = 64  # NEWSFLOW_BATCH_SIZE's default
@@ -65,7 +65,15 @@ def articles_of(bench: Sequence[BenchArticle], seed: int) -> list[Article]:
     rng = random.Random(seed)
     now = datetime.now(UTC)
     return [
-        Article(id=a.id, title=a.title, body=a.body, source=rng.choice(SOURCES), ingested_at=now)
+        Article.model_validate(
+            {
+                "id": a.id,
+                "title": a.title,
+                "body": a.body,
+                "source": rng.choice(SOURCES),
+                "ingested_at": now,
+            }
+        )
         for a in bench
     ]
 
@@ -84,7 +92,7 @@ def subscriptions(
     docs = [{w.lower() for w in _WORD.findall(t)} for t in texts]
     df = Counter(w for d in docs for w in d)
     low, high = len(texts) // 200, len(texts) * 5 // 100
-    single = sorted(w for w, c in df.items() if low <= c <= high)
+    single: list[str] = sorted(w for w, c in df.items() if low <= c <= high)
     long = [w for w in single if len(w) >= 9]
     name_df = Counter(m for t in texts for m in set(_NAME.findall(t)))
     names = sorted(m for m, c in name_df.items() if c <= high)
@@ -297,7 +305,7 @@ def throughput(
     import tempfile
 
     from benchmarks.bench_pipeline import _produce, _wait_done, namespace
-    from newsflow.localworker import LocalWorker
+    from newsflow.cli.localworker import LocalWorker
 
     articles, make = workload(kind, n, n_subs, seed)
     seconds: dict[str, list[float]] = {"off": [], "on": []}

@@ -7,7 +7,8 @@ The workload: ``N`` articles assembled from the sentences of the labelled evalua
 an ``UPDATED`` prefix), so the index holds mostly distinct texts, as a real stream does.
 
 Both sides see the same normalized text and the same 4-word shingles (same ``num_perm`` and
-threshold): ours is :func:`processors.dedup.signature` then :func:`processors.dedup.decide` on a
+threshold): ours is :func:`processors.stages.dedup.signature` then
+:func:`processors.stages.dedup.decide` on a
 dict state; the baseline is ``MinHash.update_batch`` over the shingle strings then
 ``MinHashLSH.query`` and ``insert``. Also reported: state writes per article (changelog
 messages in a Faust table), JSON bytes of the state per article, and the Python memory of a
@@ -25,8 +26,8 @@ import time
 import tracemalloc
 from typing import Any
 
-from processors import dedup
-from processors.shingles import normalize_for_hash
+from processors.stages import dedup
+from processors.stages.shingles import normalize_for_hash
 
 
 class CountingState(dict[str, Any]):

@@ -8,9 +8,9 @@ import time
 from typing import Any
 
 from benchmarks.corpus import BenchArticle
-from processors.decode import clean_article
-from processors.nlp import NlpPool, load_model
-from processors.pipeline import Enricher, Message
+from processors.stages.decode import clean_article
+from processors.worker.nlp import NlpPool, load_model
+from processors.worker.pipeline import Enricher, Message
 from schemas.raw import RawArticle
 from schemas.work import Deduped
 

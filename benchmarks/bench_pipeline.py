@@ -14,15 +14,15 @@ from typing import Any
 
 from benchmarks.corpus import BenchArticle
 from benchmarks.machine import CpuMeter, peak_rss_mb, process_tree
-from newsflow.bootstrap import bootstrap_namespace
-from newsflow.clients import es_client, kafka_producer
-from newsflow.drained import Snapshot, wait_drained
-from newsflow.errors import PipelineError
-from newsflow.localworker import LocalWorker
-from newsflow.names import Names
-from newsflow.settings import Settings, load_settings
+from newsflow.cli.drained import Snapshot, wait_drained
+from newsflow.cli.localworker import LocalWorker
+from newsflow.cli.teardown import drop_namespace
+from newsflow.core.bootstrap import bootstrap_namespace
+from newsflow.core.clients import es_client, kafka_producer
+from newsflow.core.errors import PipelineError
+from newsflow.core.names import Names
+from newsflow.core.settings import Settings, load_settings
 from newsflow.stack.services import running, service
-from newsflow.teardown import drop_namespace
 from schemas import codec
 from schemas.raw import RawArticle
 
@@ -56,7 +56,7 @@ def _produce(settings: Settings, articles: list[BenchArticle]) -> None:
 
 
 def _wait_done(settings: Settings, expected: int, timeout: float = 1200) -> float:
-    """Until drained (:mod:`newsflow.drained`) with ``expected`` documents; returns the
+    """Until drained (:mod:`newsflow.cli.drained`) with ``expected`` documents; returns the
     ``perf_counter`` time of the first poll that found them all searchable.
 
     That time is what the figures measure (as a user would see the articles); the wait goes

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.corpus import BenchArticle
-from newsflow.bootstrap import ensure_topics
-from newsflow.clients import kafka_producer
-from newsflow.names import Names
-from newsflow.settings import Settings
+from newsflow.core.bootstrap import ensure_topics
+from newsflow.core.clients import kafka_producer
+from newsflow.core.names import Names
+from newsflow.core.settings import Settings
 from producers.files import read_corpus
 from producers.replay import Pacer, replay
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from benchmarks.bench_pipeline import namespace
 from benchmarks.machine import describe
-from newsflow.settings import Settings, load_settings
+from newsflow.core.settings import Settings, load_settings
 
 MIB = 1024 * 1024
 _WORDS = (
@@ -71,8 +71,8 @@ def _rss_mib(field: str) -> float:
 
 def child(path: Path, total: int) -> dict[str, Any]:
     """In the child process: replay ``path`` as the command does, sampling memory."""
-    from newsflow.clients import kafka_producer
-    from newsflow.names import Names
+    from newsflow.core.clients import kafka_producer
+    from newsflow.core.names import Names
     from producers.replay import Pacer, records, replay
 
     settings = load_settings()

@@ -10,10 +10,10 @@ from typing import Any
 from elasticsearch.helpers import async_streaming_bulk
 
 from benchmarks.corpus import BenchArticle
-from newsflow.bootstrap import template_body
-from newsflow.clients import async_es_client
-from newsflow.settings import Settings
-from processors.sink import BulkSink
+from newsflow.core.bootstrap import template_body
+from newsflow.core.clients import async_es_client
+from newsflow.core.settings import Settings
+from processors.worker.sink import BulkSink
 from schemas.article import Article
 
 SIZES = (64, 256, 1024)
@@ -24,7 +24,9 @@ def _docs(articles: list[BenchArticle]) -> list[tuple[str, dict[str, Any]]]:
     return [
         (
             a.id,
-            Article(id=a.id, title=a.title, body=a.body, ingested_at=now).model_dump(mode="json"),
+            Article.model_validate(
+                {"id": a.id, "title": a.title, "body": a.body, "ingested_at": now}
+            ).model_dump(mode="json"),
         )
         for a in articles
     ]

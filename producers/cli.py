@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from newsflow.settings import load_settings
-from newsflow.waiting import maybe_waiting, wait_option
+from newsflow.core.settings import load_settings
+from newsflow.core.waiting import maybe_waiting, wait_option
 
 
 @click.command()
@@ -59,9 +59,9 @@ def replay(
     """
     from tqdm import tqdm
 
-    from newsflow.bootstrap import ensure_topics
-    from newsflow.clients import kafka_producer
-    from newsflow.names import Names
+    from newsflow.core.bootstrap import ensure_topics
+    from newsflow.core.clients import kafka_producer
+    from newsflow.core.names import Names
     from producers.files import corpus_files
     from producers.replay import Pacer, check_pacing, records, replay_stamp
     from producers.replay import replay as run_replay

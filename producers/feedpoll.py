@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from newsflow.errors import InvalidArticle, RetryableError
+from newsflow.core.errors import InvalidArticle, RetryableError
 from producers.feeds import (
     FeedConfig,
     FeedError,

@@ -26,9 +26,9 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from newsflow.errors import ConfigError, InvalidArticle, PipelineError
-from processors.decode import clean_article
-from processors.identity import article_id, normalize_url
+from newsflow.core.errors import ConfigError, InvalidArticle, PipelineError
+from processors.stages.decode import clean_article
+from processors.stages.identity import article_id, normalize_url
 from schemas.raw import RawArticle
 
 DEFAULT_INTERVAL = 900.0

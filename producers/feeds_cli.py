@@ -15,10 +15,10 @@ from typing import Any
 import click
 import httpx
 
-from newsflow.errors import ConfigError
-from newsflow.names import Names
-from newsflow.settings import Settings, load_settings
-from newsflow.waiting import when_reachable
+from newsflow.core.errors import ConfigError
+from newsflow.core.names import Names
+from newsflow.core.settings import Settings, load_settings
+from newsflow.core.waiting import when_reachable
 from producers.feedpoll import FeedPoller, PollResult, user_agent
 from producers.feeds import FeedsConfig, config_from_urls, load_config
 from producers.feedstate import SeenStore, default_state_path
@@ -28,7 +28,7 @@ log = logging.getLogger("producers.feeds")
 
 
 def _configure_logging(settings: Settings) -> None:
-    from newsflow.logs import configure
+    from newsflow.core.logs import configure
 
     configure(settings)
     # One line per request would drown the one summary line per poll.
@@ -40,8 +40,8 @@ def _configure_logging(settings: Settings) -> None:
 
 def _ready_producer(settings: Settings, names: Names, **overrides: Any) -> Any:
     """The namespace's topics, and a producer connected to Kafka (both need it up)."""
-    from newsflow.bootstrap import ensure_topics
-    from newsflow.clients import kafka_producer
+    from newsflow.core.bootstrap import ensure_topics
+    from newsflow.core.clients import kafka_producer
 
     ensure_topics(settings, names)
     return kafka_producer(settings, **overrides)
@@ -172,7 +172,7 @@ def ingest_server(host: str | None, port: int | None) -> None:
     """
     from aiohttp import web
 
-    from newsflow.webauth import is_loopback
+    from newsflow.core.webauth import is_loopback
     from producers.ingest import create_app, load_ingest_settings
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}

@@ -18,10 +18,10 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
-from newsflow.errors import ConfigError, InvalidArticle
-from processors.clean import split_date_marker
-from processors.decode import check_json_value, clean_article
-from processors.identity import article_id
+from newsflow.core.errors import ConfigError, InvalidArticle
+from processors.stages.clean import split_date_marker
+from processors.stages.decode import check_json_value, clean_article
+from processors.stages.identity import article_id
 from schemas.raw import RawArticle
 
 SUFFIXES = (".txt", ".jsonl", ".json")

@@ -21,9 +21,9 @@ from kafka.errors import KafkaError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from newsflow.errors import ConfigError, InvalidArticle, RetryableError
-from newsflow.webauth import token_matches
-from processors.decode import clean_article
+from newsflow.core.errors import ConfigError, InvalidArticle, RetryableError
+from newsflow.core.webauth import token_matches
+from processors.stages.decode import clean_article
 from schemas.raw import RawArticle
 
 log = logging.getLogger(__name__)

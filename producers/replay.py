@@ -19,7 +19,7 @@ from typing import Any
 from kafka.errors import KafkaError
 from pydantic import ValidationError
 
-from newsflow.errors import PipelineError
+from newsflow.core.errors import PipelineError
 from producers.files import Record, Stamp, read_corpus
 from schemas.raw import RawArticle
 

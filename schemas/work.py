@@ -15,7 +15,7 @@ class Prepared(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     article: CleanArticle
-    signature: str  # processors.minhash.encode of the signature
+    signature: str  # processors.stages.minhash.encode of the signature
 
 
 class Deduped(BaseModel):

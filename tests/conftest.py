@@ -49,7 +49,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 @pytest.fixture(scope="session")
 def stack() -> None:
     """The local Kafka and Elasticsearch, started once per session if not running."""
-    from newsflow.settings import load_settings
+    from newsflow.core.settings import load_settings
     from newsflow.stack import ensure_up
 
     ensure_up(load_settings())

@@ -11,15 +11,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from newsflow.bootstrap import bootstrap_namespace
-from newsflow.clients import es_client, kafka_producer
-from newsflow.drained import Snapshot, wait_drained
-from newsflow.errors import PipelineError
-from newsflow.localworker import LocalWorker, free_port
-from newsflow.names import Names
-from newsflow.offsets import committed_offsets, end_offsets
-from newsflow.settings import Settings, load_settings
-from newsflow.teardown import drop_namespace
+from newsflow.cli.drained import Snapshot, wait_drained
+from newsflow.cli.localworker import LocalWorker, free_port
+from newsflow.cli.offsets import committed_offsets, end_offsets
+from newsflow.cli.teardown import drop_namespace
+from newsflow.core.bootstrap import bootstrap_namespace
+from newsflow.core.clients import es_client, kafka_producer
+from newsflow.core.errors import PipelineError
+from newsflow.core.names import Names
+from newsflow.core.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "corpus" / "seeds"
@@ -105,7 +105,7 @@ class Namespace:
         return sum(off for (topic, _), off in committed.items() if topic == self.names.raw_topic)
 
     def drained(self, messages: int = 0, timeout: float = 240) -> Snapshot:
-        """Wait until the namespace is drained (:mod:`newsflow.drained`) with at least
+        """Wait until the namespace is drained (:mod:`newsflow.cli.drained`) with at least
         ``messages`` in ``<ns>.raw``; the final snapshot, or a failure naming the stages behind.
         """
         try:

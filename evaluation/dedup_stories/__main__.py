@@ -19,7 +19,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from evaluation.dedup_stories import dataset, evaluate
-from processors import dedup, stories
+from processors.stages import dedup, stories
 
 ARRIVAL_ORDERS = 30
 SAMPLE_ORDERS = 100  # the end-to-end test's corpus: sample + seeds in shuffled arrival orders
@@ -28,8 +28,8 @@ SAMPLE_ORDERS = 100  # the end-to-end test's corpus: sample + seeds in shuffled 
 def entities_of(items: Sequence[dataset.Item]) -> dict[str, dict[str, tuple[int, str]]]:
     """Canonical entities of each item, name -> (count, label), as the pipeline's ``nlp``
     stage computes them (the same analyzer: spaCy NER, the alias table, canonicalization)."""
-    from processors.analysis import Text, load_analyzer
-    from processors.nlp import load_model
+    from processors.stages.analysis import Text, load_analyzer
+    from processors.worker.nlp import load_model
 
     analyzer = load_analyzer(load_model)
     analyses = analyzer.analyze([Text(i.title, i.body) for i in items])

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from processors.clean import clean_body, clean_title
+from processors.stages.clean import clean_body, clean_title
 from producers.files import txt_article
 
 HERE = Path(__file__).resolve().parent

@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from evaluation.dedup_stories.dataset import Item
-from processors import dedup, stories
-from processors.shingles import normalize_for_hash, shingle_hashes
+from processors.stages import dedup, stories
+from processors.stages.shingles import normalize_for_hash, shingle_hashes
 
 T = TypeVar("T")
 

@@ -6,7 +6,7 @@ only its NER component once, and scores, per facet and micro-averaged, two syste
 same spans:
 
 - **raw spaCy**: the spans as they are, grouped by label;
-- **newsflow**: :func:`processors.analysis.entity_facets`, what the worker's spaCy processes
+- **newsflow**: :func:`processors.stages.analysis.entity_facets`, what the worker's spaCy processes
   store (canonical entities, with the dateline's places).
 
 Label mapping, the same for both: PERSON -> persons, ORG -> organizations, GPE and LOC ->
@@ -23,7 +23,7 @@ words (a gold "BBC" and a facet "British Broadcasting Corporation"). Precision: 
 predicted names / predicted names; recall: gold names matched by some predicted name / gold
 names.
 
-``--ablation`` scores newsflow again with each rule of :data:`processors.entities.RULES`
+``--ablation`` scores newsflow again with each rule of :data:`processors.stages.entities.RULES`
 switched off, one at a time.
 """
 
@@ -40,11 +40,11 @@ from typing import Any
 
 from evaluation.dataset import DEFAULT_SEEDS, FACETS, REPO
 from evaluation.quality import raw_facets
-from processors.aliases import AliasTable, load_aliases
-from processors.analysis import Text, doc_mentions, entity_facets, load_analyzer, ner_text
-from processors.cues import Context
-from processors.entities import RULES, EntityFacets, Mention
-from processors.spans import clean_span
+from processors.stages.aliases import AliasTable, load_aliases
+from processors.stages.analysis import Text, doc_mentions, entity_facets, load_analyzer, ner_text
+from processors.stages.cues import Context
+from processors.stages.entities import RULES, EntityFacets, Mention
+from processors.stages.spans import clean_span
 
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 CONLL = Path("ner") / "conllpp_dev.txt"
@@ -214,11 +214,11 @@ def systems(aliases: AliasTable, ablation: bool) -> dict[str, Callable[..., Enti
     """Name -> function(text, mentions) giving the facets of that system."""
     found: dict[str, Callable[..., EntityFacets]] = {
         "raw spaCy": lambda text, found: raw_facets(found[0]),
-        "newsflow": lambda text, found: entity_facets(text, *found, aliases),
+        "newsflow": lambda text, found: entity_facets(text, found[0], found[1], aliases),
     }
     for rule in RULES if ablation else ():
         off = frozenset({rule})
-        found[f"without {rule}"] = lambda t, m, off=off: entity_facets(t, *m, aliases, off)
+        found[f"without {rule}"] = lambda t, m, off=off: entity_facets(t, m[0], m[1], aliases, off)
     return found
 
 
@@ -245,7 +245,7 @@ def run(data_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     path = data_dir / CONLL
     if not path.is_file():
         return {"skipped": f"{path} not found (use --data DIR)"}
-    from processors.nlp import load_model
+    from processors.worker.nlp import load_model
 
     docs = read_conll(path)
     aliases = load_aliases()

@@ -17,7 +17,7 @@ process on the local stack, a fresh namespace, ``newsflow replay``'s sender). ``
 runs the same pure functions in-process, in file order, without Kafka: decode, dedup, the
 NLP analysis (spaCy, alias table, canonical names), ``stories.assign_story`` by batches; no
 worker to start, and the stories stage can be re-run on the same analyses, for iterating on
-:mod:`processors.stories`. It also reports the stage's cost per article (time, state
+:mod:`processors.stages.stories`. It also reports the stage's cost per article (time, state
 writes, state size); ``--orders N`` the spread over N arrival orders (a worker run is one
 draw of them), ``--baseline REV`` another revision's stories module in the same run.
 
@@ -110,12 +110,12 @@ def offline(
     ``stories`` stage's cost per article; with ``orders``, the figures' spread over that many
     shuffled arrival orders of the stories stage; with ``baseline`` (a git revision), that
     revision's stories module next to this one on the same documents."""
-    from processors import dedup, stories
-    from processors.analysis import Text, load_analyzer
-    from processors.decode import decode
-    from processors.enrich import enrich
-    from processors.nlp import load_model
-    from processors.runtime import MAX_MESSAGE_BYTES
+    from processors.stages import dedup, stories
+    from processors.stages.analysis import Text, load_analyzer
+    from processors.stages.decode import decode
+    from processors.stages.enrich import enrich
+    from processors.worker.nlp import load_model
+    from processors.worker.runtime import MAX_MESSAGE_BYTES
 
     clean = [decode(json.dumps(i.raw()).encode(), MAX_MESSAGE_BYTES) for i in items]
     seen: dict[str, Any] = {}
@@ -170,13 +170,13 @@ def assign_all(
     docs: Sequence[Any], config: Any, stories: Any = None
 ) -> tuple[dict[str, str], dict[str, Any]]:
     """Assign the documents in order by batches of :data:`BATCH`, as the ``stories`` stage
-    does, with ``stories`` (a module like :mod:`processors.stories`, that one by default);
+    does, with ``stories`` (a module like :mod:`processors.stages.stories`, that one by default);
     returns the stories and the cost per article (features and assignment time, changelog
     records, state JSON)."""
     from evaluation.dedup_stories.evaluate import WriteCountingDict
 
     if stories is None:
-        from processors import stories
+        from processors.stages import stories
     state = WriteCountingDict()
     predicted: dict[str, str] = {}
     spent_features = spent_assign = 0.0
@@ -201,21 +201,21 @@ def assign_all(
 
 
 def baseline_module(rev: str) -> Any:
-    """``processors/stories.py`` as it is at git revision ``rev``, loaded as a module."""
+    """``processors/stages/stories.py`` as it is at git revision ``rev``, loaded as a module."""
     import subprocess
     import types
 
     text = subprocess.run(
-        ["git", "-C", str(REPO), "show", f"{rev}:processors/stories.py"],
+        ["git", "-C", str(REPO), "show", f"{rev}:processors/stages/stories.py"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     module = types.ModuleType(f"stories_at_{rev}")
     sys.modules[module.__name__] = module  # dataclasses look their module up
-    exec(compile(text, f"{rev}:processors/stories.py", "exec"), module.__dict__)
+    exec(compile(text, f"{rev}:processors/stages/stories.py", "exec"), module.__dict__)
     if not hasattr(module, "article_features"):  # older: this one, with its features()
-        from processors.stories import article_features
+        from processors.stages.stories import article_features
 
         rebound = types.FunctionType(article_features.__code__, module.__dict__)
         setattr(module, "article_features", rebound)  # noqa: B010 (a module built at run time)
@@ -232,7 +232,7 @@ def compare(
     """The figures and cost of ``rev``'s stories module and of this one on the same
     documents, in the same run (cost: the best of :data:`REPEATS` alternating passes, since
     the machine is shared), and their spread over ``orders`` arrival orders."""
-    from processors import stories
+    from processors.stages import stories
 
     modules = {rev: baseline_module(rev), "now": stories}
     result: dict[str, Any] = {}
@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--baseline",
         metavar="REV",
-        help="--offline: also processors/stories.py at git revision REV, in the same run",
+        help="--offline: also processors/stages/stories.py at git revision REV, in the same run",
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)

@@ -24,12 +24,12 @@ SETTLE_SECONDS = 1800.0  # NER of 462 articles on a loaded 2-core machine takes 
 
 def through_worker(items: Sequence[EcbArticle]) -> tuple[dict[str, str], dict[str, Any]]:
     """Article id -> story id as one real worker assigns them; and what the run cost."""
-    from newsflow.bootstrap import bootstrap_namespace
-    from newsflow.clients import es_client, kafka_producer
-    from newsflow.localworker import LocalWorker
-    from newsflow.names import Names
-    from newsflow.settings import load_settings
-    from newsflow.teardown import drop_namespace
+    from newsflow.cli.localworker import LocalWorker
+    from newsflow.cli.teardown import drop_namespace
+    from newsflow.core.bootstrap import bootstrap_namespace
+    from newsflow.core.clients import es_client, kafka_producer
+    from newsflow.core.names import Names
+    from newsflow.core.settings import load_settings
     from producers.files import read_corpus
     from producers.replay import Pacer, replay
 
@@ -101,8 +101,8 @@ def _stories(es: Any, names: Any) -> dict[str, str]:
 
 def _changelog_records(settings: Any, names: Any) -> int:
     """Records in the stories table's changelog topic (one per key written per batch)."""
-    from newsflow.clients import kafka_admin
-    from newsflow.offsets import end_offsets
+    from newsflow.cli.offsets import end_offsets
+    from newsflow.core.clients import kafka_admin
 
     admin = kafka_admin(settings)
     try:

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from processors.topic_train import Labelled
-from processors.topics import Taxonomy, evidence, load_taxonomy
+from processors.stages.topic_train import Labelled
+from processors.stages.topics import Taxonomy, evidence, load_taxonomy
 from schemas import TOPIC_SLUGS
 
 WCEP = "topics/wcep-2010-2020.jsonl.gz"
@@ -64,7 +64,8 @@ def read_wcep(data: Path) -> Iterator[Dated]:
 
 def wcep_split(data: Path) -> tuple[list[Labelled], list[Labelled]]:
     """WCEP before :data:`HELD_OUT_FROM` (training) and from it on (held out)."""
-    train, held_out = [], []
+    train: list[Labelled] = []
+    held_out: list[Labelled] = []
     for item in read_wcep(data):
         (train if item.date < HELD_OUT_FROM else held_out).append(item.doc)
     return train, held_out

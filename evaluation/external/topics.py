@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evaluation.external.topic_data import BBC, IPTC, WCEP, read_bbc, read_wcep
-from processors.analysis import Text, doc_mentions, entity_facets, ner_text
-from processors.entities import EntityFacets, load_aliases
-from processors.topic_model import TopicModel, load_topic_model
-from processors.topic_train import Confusion, Labelled
-from processors.topics import Taxonomy, TopicScore, load_taxonomy, tag_topics
+from processors.stages.analysis import Text, doc_mentions, entity_facets, ner_text
+from processors.stages.entities import EntityFacets, load_aliases
+from processors.stages.topic_model import TopicModel, load_topic_model
+from processors.stages.topic_train import Confusion, Labelled
+from processors.stages.topics import Taxonomy, TopicScore, load_taxonomy, tag_topics
 
 REQUIRES = (BBC, WCEP, IPTC)
 _Decide = Callable[[Labelled, EntityFacets | None], str | None]
@@ -63,7 +63,7 @@ def confusion(
 
 def ner_facets(docs: Sequence[Labelled]) -> tuple[list[EntityFacets], float]:
     """Canonical entities of each article as the worker finds them; CPU s per article."""
-    from processors.nlp import load_model
+    from processors.worker.nlp import load_model
 
     nlp, aliases = load_model(), load_aliases()
     start = time.process_time()

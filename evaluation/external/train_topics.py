@@ -17,8 +17,8 @@ from tqdm import tqdm
 
 from evaluation.external import DEFAULT_DATA
 from evaluation.external.topic_data import HELD_OUT_FROM, IPTC, WCEP, read_iptc, wcep_split
-from processors.topic_model import DEFAULT_MODEL, TextSettings
-from processors.topic_train import FitSettings, fit, save_model
+from processors.stages.topic_model import DEFAULT_MODEL, TextSettings
+from processors.stages.topic_train import FitSettings, fit, save_model
 
 # Each IPTC concept is one short text against ~38,000 WCEP items: weighted up so that the
 # topics only IPTC knows (labour, lifestyle, ...) can win at all. Chosen on WCEP 2019.

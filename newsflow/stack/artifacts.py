@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsflow.errors import StackError
+from newsflow.core.errors import StackError
 
 MAVEN_CENTRAL = "https://repo1.maven.org/maven2/"
 LOCK_DIR = Path(__file__).resolve().parents[2] / "deploy" / "stack"

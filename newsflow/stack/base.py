@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
 
-from newsflow.settings import Settings
+from newsflow.core.settings import Settings
 from newsflow.stack.layout import Layout
 from newsflow.stack.process import Launch
 

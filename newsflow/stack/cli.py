@@ -6,7 +6,7 @@ import time
 
 import click
 
-from newsflow.settings import Settings, load_settings
+from newsflow.core.settings import Settings, load_settings
 from newsflow.stack import services
 from newsflow.stack.layout import Layout
 

@@ -15,7 +15,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from newsflow.settings import Settings
+from newsflow.core.settings import Settings
 from newsflow.stack import artifacts
 from newsflow.stack.base import LocalService
 from newsflow.stack.layout import ES_USER, ROOT_RUNTIME, Layout, running_as_root

@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from newsflow.errors import StackError
+from newsflow.core.errors import StackError
 
 JVM_DIR = Path("/usr/lib/jvm")
 MIN_MAJOR = 17

@@ -8,8 +8,8 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from newsflow.errors import StackError
-from newsflow.settings import Settings
+from newsflow.core.errors import StackError
+from newsflow.core.settings import Settings
 from newsflow.stack import artifacts
 from newsflow.stack.base import LocalService
 from newsflow.stack.kafka_probe import probe

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsflow.settings import Settings
+from newsflow.core.settings import Settings
 
 ES_USER = "newsflow-es"
 ROOT_RUNTIME = Path("/var/lib/newsflow")

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from newsflow.errors import StackError
+from newsflow.core.errors import StackError
 
 
 def ensure_system_user(name: str) -> tuple[int, int]:

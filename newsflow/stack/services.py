@@ -6,8 +6,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsflow.errors import StackError
-from newsflow.settings import Settings
+from newsflow.core.errors import StackError
+from newsflow.core.settings import Settings
 from newsflow.stack.base import LocalService
 from newsflow.stack.elasticsearch import Elasticsearch
 from newsflow.stack.jdk import find_java_home

@@ -13,13 +13,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from newsflow.errors import RetryableError
-from newsflow.names import Names
-from newsflow.settings import Settings
+from newsflow.core.errors import RetryableError
+from newsflow.core.names import Names
+from newsflow.core.settings import Settings
+from newsflow.core.webauth import token_middleware
 from newsflow.ui.backend import Backend
 from newsflow.ui.queries import DEFAULT_SIZE, InvalidParams, parse_params
 from newsflow.ui.stream import Feed, run_feed
-from newsflow.webauth import token_middleware
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -120,7 +120,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
 
 async def _elasticsearch(app: web.Application) -> AsyncIterator[None]:
     """One async Elasticsearch client for the app's lifetime (unless one was given)."""
-    from newsflow.clients import async_es_client
+    from newsflow.core.clients import async_es_client
 
     owned = BACKEND not in app
     if owned:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from newsflow.errors import RetryableError
-from newsflow.names import Names
+from newsflow.core.errors import RetryableError
+from newsflow.core.names import Names
 from newsflow.ui import queries, views
 from newsflow.ui.queries import InvalidParams, PageQuery
 

@@ -7,8 +7,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
-from newsflow.settings import Settings, load_settings
-from newsflow.webauth import require_token_beyond_loopback
+from newsflow.core.settings import Settings, load_settings
+from newsflow.core.webauth import require_token_beyond_loopback
 
 
 def public_url(url: str) -> str:
@@ -21,7 +21,7 @@ def public_url(url: str) -> str:
 
 def _ping(settings: Settings) -> None:
     """Raise unless Elasticsearch answers (an unreachable one, or one still starting)."""
-    from newsflow.clients import es_client
+    from newsflow.core.clients import es_client
 
     es = es_client(settings)
     try:
@@ -44,9 +44,9 @@ def ui(host: str, port: int) -> None:
     """
     from aiohttp import web
 
-    from newsflow.logs import configure
+    from newsflow.core.logs import configure
+    from newsflow.core.waiting import when_reachable
     from newsflow.ui.app import create_app
-    from newsflow.waiting import when_reachable
 
     settings = load_settings()
     configure(settings)

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from newsflow.errors import RetryableError
+from newsflow.core.errors import RetryableError
 from newsflow.ui import queries, views
 from newsflow.ui.backend import Backend
 from newsflow.ui.queries import PageQuery

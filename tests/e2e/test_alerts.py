@@ -22,12 +22,12 @@ from typing import Any
 import httpx
 import pytest
 
-from newsflow.clients import async_es_client, kafka_options, kafka_producer
-from newsflow.errors import ConfigError
-from newsflow.offsets import end_offsets
-from newsflow.subscriptions import kafka_send
-from processors.alerting import SUBSCRIPTIONS_TTL_SECONDS, AlertStage
-from processors.alerts import (
+from newsflow.cli.offsets import end_offsets
+from newsflow.cli.subscriptions import kafka_send
+from newsflow.core.clients import async_es_client, kafka_options, kafka_producer
+from newsflow.core.errors import ConfigError
+from newsflow.core.retry import Backoff
+from processors.alerting.alerts import (
     Batch,
     Subscription,
     check_query,
@@ -35,8 +35,8 @@ from processors.alerts import (
     needs,
     string_query,
 )
-from processors.notify import Notifier, NotifyConfig
-from processors.retry import Backoff
+from processors.alerting.notify import Notifier, NotifyConfig
+from processors.alerting.stage import SUBSCRIPTIONS_TTL_SECONDS, AlertStage
 from producers.files import txt_article
 from schemas.article import Article
 from tests.support import SAMPLE, VENV_BIN, Namespace, WorkerProcess, wait_for

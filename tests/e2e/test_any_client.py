@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from newsflow.settings import KAFKA_CODECS
+from newsflow.core.settings import KAFKA_CODECS
 from tests.support import Namespace, WorkerProcess, run_newsflow, wait_for
 
 pytestmark = pytest.mark.stack

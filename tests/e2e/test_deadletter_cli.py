@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from newsflow.bootstrap import ensure_templates
+from newsflow.core.bootstrap import ensure_templates
 from tests.support import VENV_BIN, Namespace, WorkerProcess
 
 pytestmark = pytest.mark.stack
@@ -44,7 +44,7 @@ def _read_raw(ns: Namespace, partition: int, offset: int) -> bytes:
     """The value at ``offset`` of ``<ns>.raw``, read with a plain consumer."""
     from kafka import KafkaConsumer, TopicPartition
 
-    from newsflow.clients import kafka_options
+    from newsflow.core.clients import kafka_options
 
     consumer = KafkaConsumer(**kafka_options(ns.settings), enable_auto_commit=False)
     try:

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from processors import dedup, minhash
-from processors.pipeline import Message, Rejected, prepare
-from processors.runtime import MAX_MESSAGE_BYTES
+from processors.stages import dedup, minhash
+from processors.worker.pipeline import Message, Rejected, prepare
+from processors.worker.runtime import MAX_MESSAGE_BYTES
 from producers.files import read_corpus
 from tests.support import SAMPLE, VENV_BIN, Namespace
 

@@ -25,7 +25,7 @@ def _replay(ns: Namespace, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _settled(ns: Namespace, messages: int, documents: int, dead: int = 0) -> None:
-    """Drained (newsflow.drained), with exactly these counts."""
+    """Drained (newsflow.cli.drained), with exactly these counts."""
     ns.settled(documents, dead, messages, timeout=180)
 
 

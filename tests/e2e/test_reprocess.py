@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from newsflow.reprocess import current_versions
+from newsflow.cli.reprocess import current_versions
 from tests.support import VENV_BIN, Namespace, WorkerProcess, wait_for
 
 pytestmark = pytest.mark.stack

@@ -217,7 +217,7 @@ def _replay(ns: Namespace, path: Path) -> int:
 
 
 def _settled(ns: Namespace, sent: int) -> int:
-    """Wait until the worker drained every stage (newsflow.drained); the first copies."""
+    """Wait until the worker drained every stage (newsflow.cli.drained); the first copies."""
     ns.drained(sent)
     return ns.count(ns.names.articles_index, ORIGINALS)
 

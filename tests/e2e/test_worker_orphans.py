@@ -2,7 +2,7 @@
 
 Only the worker's pid gets the signal, as when the kernel's OOM killer or a supervisor
 kills it: its spaCy processes and multiprocessing's resource tracker must notice and exit
-by themselves within seconds (processors/nlp.py), not linger orphaned at ~180 MB each.
+by themselves within seconds (processors/worker/nlp.py), not linger orphaned at ~180 MB each.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from newsflow.localworker import LocalWorker
+from newsflow.cli.localworker import LocalWorker
 from tests.support import Namespace, run_newsflow, wait_for
 
 pytestmark = pytest.mark.stack

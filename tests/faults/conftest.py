@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from newsflow.settings import Settings
+from newsflow.core.settings import Settings
 from tests.faults.harness import Corpus, FaultNamespace, Worker, labelled_stream
 from tests.faults.proxy import EsFaultProxy
 from tests.faults.stack import private_stack as start_private_stack

@@ -22,13 +22,13 @@ from typing import Any
 from elasticsearch.helpers import scan
 
 from evaluation.dedup_stories.dataset import Item, stream
-from newsflow.bootstrap import bootstrap_namespace
-from newsflow.clients import es_client
-from newsflow.drained import wait_drained
-from newsflow.errors import PipelineError
-from newsflow.names import Names
-from newsflow.offsets import committed_offsets, end_offsets
-from newsflow.settings import Settings, load_settings
+from newsflow.cli.drained import wait_drained
+from newsflow.cli.offsets import committed_offsets, end_offsets
+from newsflow.core.bootstrap import bootstrap_namespace
+from newsflow.core.clients import es_client
+from newsflow.core.errors import PipelineError
+from newsflow.core.names import Names
+from newsflow.core.settings import Settings, load_settings
 from tests.support import VENV_BIN, Namespace, WorkerProcess, new_namespace, wait_for
 
 # Small batches: more batches, so more boundaries for a crash to fall between.
@@ -86,7 +86,7 @@ class FaultNamespace(Namespace):
         """Every record key of ``topic`` (for counting re-processed articles)."""
         from kafka import KafkaConsumer, TopicPartition
 
-        from newsflow.clients import kafka_options
+        from newsflow.core.clients import kafka_options
 
         consumer = KafkaConsumer(**kafka_options(self.settings), enable_auto_commit=False)
         try:
@@ -220,7 +220,7 @@ class Outcome:
 
 
 def settle(ns: FaultNamespace, documents: int, dead: int = 0, timeout: float = 300) -> float:
-    """Wait until drained (:mod:`newsflow.drained`) with the counts reached; seconds taken."""
+    """Wait until drained (:mod:`newsflow.cli.drained`) with the counts reached; seconds taken."""
     started = time.monotonic()
     deadline = started + timeout
     while True:
@@ -348,7 +348,7 @@ def reset_group_to_earliest(ns: FaultNamespace, timeout: float = 60) -> int:
     from kafka.admin import OffsetSpec
     from kafka.errors import NoError
 
-    from newsflow.clients import kafka_admin
+    from newsflow.core.clients import kafka_admin
 
     ends = end_offsets(ns.settings, ns.consumed_topics)
     specs = {TopicPartition(t, p): OffsetSpec.EARLIEST for t, p in ends}

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from newsflow.settings import Settings, load_settings
+from newsflow.core.settings import Settings, load_settings
 from newsflow.stack import ensure_up, start_service, stop_service
 from newsflow.stack.layout import Layout
 from tests.support import free_port

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from newsflow.clients import kafka_producer
-from processors.identity import article_id
+from newsflow.core.clients import kafka_producer
+from processors.stages.identity import article_id
 from schemas import codec
 from schemas.article import Article
 from tests.faults.harness import FaultNamespace, Worker, assert_conserved, labelled_stream, value_of

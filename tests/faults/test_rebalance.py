@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from newsflow.clients import kafka_producer
+from newsflow.core.clients import kafka_producer
 from schemas import codec
 from schemas.clean import CleanArticle
 from schemas.work import Deduped

@@ -1,4 +1,4 @@
-"""The seek behind the recovery fix of :mod:`processors.rewind`, on the real broker.
+"""The seek behind the recovery fix of :mod:`processors.worker.rewind`, on the real broker.
 
 A consumer has read ten records of a partition; after the seek it must stand at the
 committed offset, or at the beginning when nobody committed on that partition (aiokafka
@@ -12,8 +12,8 @@ import uuid
 
 import pytest
 
-from newsflow.clients import kafka_producer
-from processors.rewind import seek_committed_or_beginning
+from newsflow.core.clients import kafka_producer
+from processors.worker.rewind import seek_committed_or_beginning
 from tests.faults.harness import FaultNamespace
 
 pytestmark = pytest.mark.stack

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from newsflow.settings import Settings
+from newsflow.core.settings import Settings
 from newsflow.stack import start_service, stop_service
 from tests.faults.harness import Corpus, FaultNamespace, Worker, assert_conserved, replaying
 from tests.support import wait_for
@@ -23,7 +23,7 @@ from tests.support import wait_for
 # minute to come back): too long for make test.
 pytestmark = pytest.mark.slow
 
-# The worker's Elasticsearch request timeout (newsflow.clients.es_options).
+# The worker's Elasticsearch request timeout (newsflow.core.clients.es_options).
 BULK_TIMEOUT_S = 30.0
 # Below the outage, so that the outage is a stall /healthz must report (default 120 s).
 STALL_SECONDS = 10.0

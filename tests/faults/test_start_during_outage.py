@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from newsflow.settings import Settings
+from newsflow.core.settings import Settings
 from newsflow.stack import start_service, stop_service
 from tests.faults.harness import (
     Corpus,

@@ -17,7 +17,7 @@ import pytest
 from kafka.errors import KafkaError
 from kafka.record.default_records import DefaultRecordBatchBuilder
 
-from newsflow.clients import kafka_producer
+from newsflow.core.clients import kafka_producer
 from tests.support import Namespace
 
 pytestmark = pytest.mark.stack

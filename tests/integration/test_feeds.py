@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from newsflow.clients import kafka_options
+from newsflow.core.clients import kafka_options
 from tests.support import VENV_BIN, Namespace, wait_for
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"

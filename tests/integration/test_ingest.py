@@ -14,8 +14,8 @@ import httpx
 import pytest
 from aiohttp import web
 
-from newsflow.clients import kafka_producer
-from processors.decode import clean_article
+from newsflow.core.clients import kafka_producer
+from processors.stages.decode import clean_article
 from producers.ingest import IngestSettings, Publisher, create_app
 from schemas.raw import RawArticle
 from tests.integration.test_feeds import read_raw

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from newsflow.clients import kafka_options
-from newsflow.offsets import end_offsets
+from newsflow.cli.offsets import end_offsets
+from newsflow.core.clients import kafka_options
 from tests.support import Namespace, run_newsflow
 
 pytestmark = pytest.mark.stack

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from newsflow.settings import Settings, load_settings
+from newsflow.core.settings import Settings, load_settings
 from newsflow.stack import ensure_up, is_healthy, start_service, status, stop_service
 from newsflow.stack.layout import Layout
 from newsflow.stack.process import port_in_use

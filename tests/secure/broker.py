@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from newsflow.names import Names
-from newsflow.settings import Settings, load_settings
+from newsflow.core.names import Names
+from newsflow.core.settings import Settings, load_settings
 from newsflow.stack.jdk import find_java_home
 from newsflow.stack.kafka import Kafka
 from newsflow.stack.layout import Layout
@@ -144,7 +144,7 @@ def namespace_acls(names: Names, user: str) -> list[Any]:
 
 def grant_namespace(kafka: SecuredKafka, namespace: str, user: str = TENANT) -> None:
     """Create the ACLs of ``namespace`` for ``user``, as the admin."""
-    from newsflow.clients import kafka_admin
+    from newsflow.core.clients import kafka_admin
 
     admin = kafka_admin(kafka.settings("acl_admin", ADMIN))
     try:

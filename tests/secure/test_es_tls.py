@@ -54,8 +54,8 @@ def test_each_way_in_works(secure_es: SecuredEs, case: str) -> None:
 
 
 def test_writes_go_through_the_endpoint(secure_es: SecuredEs) -> None:
-    from newsflow.settings import load_settings
-    from newsflow.teardown import drop_namespace
+    from newsflow.cli.teardown import drop_namespace
+    from newsflow.core.settings import load_settings
 
     namespace = new_namespace("estls")
     try:

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newsflow.errors import ConfigError
-from processors import alerts
-from processors.alerts import (
+from newsflow.core.errors import ConfigError
+from processors.alerting import alerts
+from processors.alerting.alerts import (
     Batch,
     Needs,
     Subscription,

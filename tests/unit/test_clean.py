@@ -2,8 +2,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from newsflow.errors import InvalidArticle
-from processors.clean import clean_body, clean_text, clean_title, split_date_marker
+from newsflow.core.errors import InvalidArticle
+from processors.stages.clean import clean_body, clean_text, clean_title, split_date_marker
 
 
 def test_date_marker_is_parsed_and_removed():

@@ -23,7 +23,7 @@ from tests.support import SAMPLE, VENV_BIN, Invoke
 
 KAFKA_DOWN = "127.0.0.1:1"
 ES_DOWN = "http://127.0.0.1:1"
-# kafka-python gives up bootstrapping after 10 s (newsflow.clients); the rest is start-up.
+# kafka-python gives up bootstrapping after 10 s (newsflow.core.clients); the rest is start-up.
 SERVICE_TIMEOUT = 30.0
 
 

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from newsflow.cli import _COMMANDS
-from newsflow.settings import Settings
+from newsflow.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -362,7 +362,8 @@ def test_every_newsflow_subcommand_the_containers_run_is_registered() -> None:
     assert "bootstrap" in used, "setup.sh must run `newsflow bootstrap`"
     missing = {name: who for name, who in used.items() if name not in _COMMANDS}
     assert not missing, (
-        f"newsflow subcommands used but not registered in newsflow/cli.py _COMMANDS: {missing}. "
+        f"newsflow subcommands used but not registered in newsflow/cli/__init__.py "
+        f"_COMMANDS: {missing}. "
         "`bootstrap` (topics with NEWSFLOW_PARTITIONS partitions + index templates of "
         "deploy/elasticsearch/v8/) is the lead's to add."
     )

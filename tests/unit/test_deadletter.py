@@ -1,5 +1,5 @@
-from newsflow.errors import InvalidArticle
-from processors.deadletter import dead_letter, dead_letter_id
+from newsflow.core.errors import InvalidArticle
+from processors.stages.deadletter import dead_letter, dead_letter_id
 from schemas import codec
 from schemas.deadletter import DeadLetter
 

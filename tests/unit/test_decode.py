@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from newsflow.errors import InvalidArticle
-from processors.decode import decode
+from newsflow.core.errors import InvalidArticle
+from processors.stages.decode import decode
 
 
 def _kind(value: bytes | None) -> str:

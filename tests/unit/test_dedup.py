@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from processors.dedup import (
+from processors.stages.dedup import (
     DedupConfig,
     DedupDecision,
     content_hash,
@@ -215,7 +215,7 @@ def test_max_entries_bounds_the_state() -> None:
 
 def test_signature_is_identical_in_another_process() -> None:
     code = (
-        "import json, sys; from processors.dedup import signature; "
+        "import json, sys; from processors.stages.dedup import signature; "
         "print(json.dumps(signature(sys.stdin.read())))"
     )
     out = subprocess.run(

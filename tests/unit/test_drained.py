@@ -1,13 +1,13 @@
-"""The definition of *drained* (newsflow.drained), without servers."""
+"""The definition of *drained* (newsflow.cli.drained), without servers."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from newsflow.drained import Snapshot
-from newsflow.names import Names
-from newsflow.offsets import read_lag
-from newsflow.settings import load_settings
+from newsflow.cli.drained import Snapshot
+from newsflow.cli.offsets import read_lag
+from newsflow.core.names import Names
+from newsflow.core.settings import load_settings
 
 
 class RecordingReader:
@@ -35,7 +35,7 @@ def test_committed_offsets_are_read_before_end_offsets() -> None:
 
 
 def test_every_topic_an_agent_reads_is_a_stage_topic(tmp_path: Path) -> None:
-    from processors.app import create_app
+    from processors.worker.app import create_app
 
     settings = load_settings(namespace="unit", home=tmp_path)
     app, _ = create_app(settings)

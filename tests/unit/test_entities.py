@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from newsflow.errors import ConfigError
-from processors.entities import (
+from newsflow.core.errors import ConfigError
+from processors.stages.entities import (
     AliasTable,
     EntityFacets,
     canonical_entities,

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from processors.aliases import AliasTable, load_aliases
-from processors.cues import cue_label, starts_sentence
-from processors.datelines import dateline_places
-from processors.entities import RULES, EntityFacets, canonical_entities
-from processors.spans import is_initialled_person, is_junk, split_table_span
-from processors.tables import table_names
+from processors.stages.aliases import AliasTable, load_aliases
+from processors.stages.cues import cue_label, starts_sentence
+from processors.stages.datelines import dateline_places
+from processors.stages.entities import RULES, EntityFacets, canonical_entities
+from processors.stages.spans import is_initialled_person, is_junk, split_table_span
+from processors.stages.tables import table_names
 
 
 @pytest.fixture(scope="module")

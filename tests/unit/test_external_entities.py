@@ -18,7 +18,7 @@ from evaluation.external.entities import (
     run,
     same_name,
 )
-from processors.aliases import AliasTable, load_aliases
+from processors.stages.aliases import AliasTable, load_aliases
 
 SNIPPET = """-DOCSTART- -X- -X- O
 

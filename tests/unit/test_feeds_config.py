@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from newsflow.errors import ConfigError
+from newsflow.core.errors import ConfigError
 from producers.feeds import DEFAULT_INTERVAL, config_from_urls, load_config
 
 ROOT = Path(__file__).resolve().parents[2]

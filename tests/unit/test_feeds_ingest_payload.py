@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from newsflow.errors import ConfigError
-from processors.decode import clean_article
+from newsflow.core.errors import ConfigError
+from processors.stages.decode import clean_article
 from producers.ingest import (
     IngestSettings,
     PayloadRejected,

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from processors.decode import clean_article
+from processors.stages.decode import clean_article
 from producers.feeds import (
     FeedConfig,
     FeedError,

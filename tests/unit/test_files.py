@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from newsflow.errors import ConfigError
+from newsflow.core.errors import ConfigError
 from producers.files import corpus_files, read_corpus, txt_article
 
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from prometheus_client import REGISTRY
 
-from processors.health import PartitionState, ProgressTracker, assess, observe, record_lag
+from processors.worker.health import PartitionState, ProgressTracker, assess, observe, record_lag
 
 RAW0 = ("ns.raw", 0)
 RAW1 = ("ns.raw", 1)

@@ -7,8 +7,8 @@ from typing import Any
 
 from faust.transport.consumer import Consumer
 
-from processors import holes, patches
-from processors.holes import HoleHealer, hole_at_head
+from processors.worker import holes, patches
+from processors.worker.holes import HoleHealer, hole_at_head
 
 
 def test_a_head_hole_is_a_missing_next_offset() -> None:

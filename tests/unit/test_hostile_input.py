@@ -22,12 +22,12 @@ from typing import Any
 import hypothesis.strategies as st
 from hypothesis import example, given
 
-from newsflow.errors import InvalidArticle
-from processors.clean import clean_body, clean_text, clean_title
-from processors.deadletter import dead_letter
-from processors.decode import decode
-from processors.pipeline import Message, Rejected, prepare
-from processors.runtime import MAX_MESSAGE_BYTES
+from newsflow.core.errors import InvalidArticle
+from processors.stages.clean import clean_body, clean_text, clean_title
+from processors.stages.deadletter import dead_letter
+from processors.stages.decode import decode
+from processors.worker.pipeline import Message, Rejected, prepare
+from processors.worker.runtime import MAX_MESSAGE_BYTES
 from producers.files import read_file
 from schemas import codec
 from schemas.deadletter import DeadLetter

@@ -1,4 +1,4 @@
-from processors.identity import article_id, normalize_url
+from processors.stages.identity import article_id, normalize_url
 
 
 def test_url_normalization_removes_tracking_and_noise():

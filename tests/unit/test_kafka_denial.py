@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kafka import errors
 
-from newsflow.cli import denied_resources, kafka_denial
+from newsflow.core.service_errors import denied_resources, kafka_denial
 
 # The shape of kafka-python's admin error: the request's repr, then the response's.
 CREATE = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from processors.language import detect_language
+from processors.stages.language import detect_language
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import logging.config
 
 import pytest
 
-from newsflow.logs import MASK, RedactSecrets, logging_config
-from newsflow.settings import load_settings
+from newsflow.core.logs import MASK, RedactSecrets, logging_config
+from newsflow.core.settings import load_settings
 
 
 class Collect(logging.Handler):

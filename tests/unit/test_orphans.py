@@ -17,7 +17,7 @@ import pytest
 from tests.procs import descendants, kill_group, wait_gone
 
 CHILD = (
-    "import os, time; from processors.orphans import die_with_parent; "
+    "import os, time; from processors.worker.orphans import die_with_parent; "
     "die_with_parent(os.getppid(), {signal}, poll=0.2); print('armed', flush=True); "
     "time.sleep(120)"
 )

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from faust.transport.consumer import Consumer
 
-from processors import holes, patches
+from processors.worker import holes, patches
 
 DOCS = Path(__file__).parents[2] / "docs" / "PATCHES.md"
 
@@ -28,7 +28,7 @@ def _holes_written_for(monkeypatch: pytest.MonkeyPatch, **changes: Any) -> None:
     """Put Faust's own ``_new_offset`` back and declare the holes patch with ``changes``."""
     monkeypatch.setattr(Consumer, "_new_offset", holes._faust_new_offset)
     changed = tuple(
-        dataclasses.replace(p, **changes) if p.name == "processors.holes" else p
+        dataclasses.replace(p, **changes) if p.name == "processors.worker.holes" else p
         for p in patches.PATCHES
     )
     monkeypatch.setattr(patches, "PATCHES", changed)
@@ -40,7 +40,7 @@ def test_code_other_than_the_hashed_original_is_refused(monkeypatch: pytest.Monk
     with pytest.raises(patches.PatchRefused) as refused:
         patches.install()
     message = str(refused.value)
-    assert "processors.holes was written for faust-streaming 0.15.3" in message
+    assert "processors.worker.holes was written for faust-streaming 0.15.3" in message
     assert f"{target} is not the code the patch replaces" in message
     assert "https://github.com/faust-streaming/faust/issues/606" in message
     assert Consumer._new_offset is holes._faust_new_offset, "nothing installed when refused"

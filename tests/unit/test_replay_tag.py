@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from newsflow.errors import PipelineError
-from processors.decode import decode
-from processors.pipeline import copy_enrichment
+from newsflow.core.errors import PipelineError
+from processors.stages.decode import decode
+from processors.worker.pipeline import copy_enrichment
 from producers.files import read_corpus
 from producers.replay import replay_stamp
 from schemas.work import Deduped
@@ -56,7 +56,7 @@ def test_the_fields_reach_the_clean_article() -> None:
 
 
 def test_a_tag_the_raw_schema_refuses_is_a_dead_letter() -> None:
-    from newsflow.errors import InvalidArticle
+    from newsflow.core.errors import InvalidArticle
 
     with pytest.raises(InvalidArticle, match="replay_tag"):
         decode(b'{"body": "Text.", "replay_tag": "two words"}', 10_000)

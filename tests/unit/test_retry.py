@@ -1,4 +1,4 @@
-from processors.retry import Backoff
+from newsflow.core.retry import Backoff
 
 
 def test_backoff_grows_and_is_capped_with_jitter():
@@ -12,7 +12,7 @@ def test_backoff_grows_and_is_capped_with_jitter():
 def test_a_failing_batch_is_retried_until_it_succeeds():
     import asyncio
 
-    from processors.retry import until_done
+    from newsflow.core.retry import until_done
 
     calls: list[list[int]] = []
 
@@ -30,7 +30,7 @@ def test_cancellation_is_not_retried():
 
     import pytest
 
-    from processors.retry import until_done
+    from newsflow.core.retry import until_done
 
     async def cancelled(batch: int) -> None:
         raise asyncio.CancelledError

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from newsflow.bootstrap import template_body
+from newsflow.core.bootstrap import template_body
 from schemas import codec
 from schemas.alert import Alert
 from schemas.article import TOPIC_SLUGS, Article, Entity

@@ -21,10 +21,10 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient
 
 from newsflow.cli import cli, run_cli
-from newsflow.clients import es_client, es_options, kafka_options
-from newsflow.errors import ConfigError
-from newsflow.settings import Settings, load_settings
-from processors.app import _credentials, create_app
+from newsflow.core.clients import es_client, es_options, kafka_options
+from newsflow.core.errors import ConfigError
+from newsflow.core.settings import Settings, load_settings
+from processors.worker.app import _credentials, create_app
 
 ES_PASSWORD = "es-Pa55word-never-shown"
 ES_API_KEY = "ZXMta2V5LW5ldmVyLXNob3du"
@@ -221,7 +221,7 @@ def test_commands_log_and_print_no_secret_even_at_debug(
     capsys: pytest.CaptureFixture[str],
     args: list[str],
 ) -> None:
-    from newsflow.logs import configure
+    from newsflow.core.logs import configure
 
     _all_secrets_set(clean_env)
     configure(load_settings())  # DEBUG, to stderr

@@ -1,8 +1,8 @@
 import pytest
 
-from newsflow.errors import ConfigError
-from newsflow.names import Names
-from newsflow.settings import load_settings
+from newsflow.core.errors import ConfigError
+from newsflow.core.names import Names
+from newsflow.core.settings import load_settings
 
 
 def test_defaults(monkeypatch):

@@ -11,8 +11,8 @@ from typing import ClassVar
 
 import pytest
 
-from newsflow.errors import StackError
-from newsflow.settings import Settings
+from newsflow.core.errors import StackError
+from newsflow.core.settings import Settings
 from newsflow.stack import artifacts
 from newsflow.stack.artifacts import Artifact, fetch, parse_lock, read_lock
 from newsflow.stack.kafka import REQUIRED_ARTIFACTS, locked_artifacts

@@ -7,7 +7,7 @@ import stat
 import zipfile
 from pathlib import Path
 
-from newsflow.settings import Settings
+from newsflow.core.settings import Settings
 from newsflow.stack.elasticsearch import jvm_options, settings_yaml, unpack
 from newsflow.stack.kafka import (
     classpath_args,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from newsflow.errors import StackError
+from newsflow.core.errors import StackError
 from newsflow.stack.jdk import choose_jdk, find_java_home, java_version
 
 

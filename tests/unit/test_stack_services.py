@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from newsflow.errors import StackError
-from newsflow.settings import Settings
+from newsflow.core.errors import StackError
+from newsflow.core.settings import Settings
 from newsflow.stack import services
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from processors.stories import (
+from processors.stages.stories import (
     BatchState,
     StoryAssignment,
     StoryConfig,

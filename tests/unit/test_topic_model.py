@@ -9,8 +9,8 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from newsflow.errors import ConfigError
-from processors.topic_model import (
+from newsflow.core.errors import ConfigError
+from processors.stages.topic_model import (
     DEFAULT_MODEL,
     TextSettings,
     TopicModel,
@@ -20,7 +20,7 @@ from processors.topic_model import (
     load_topic_model,
     strip_citations,
 )
-from processors.topic_train import (
+from processors.stages.topic_train import (
     Confusion,
     FitSettings,
     Labelled,
@@ -29,7 +29,7 @@ from processors.topic_train import (
     fit,
     save_model,
 )
-from processors.topics import TopicScore
+from processors.stages.topics import TopicScore
 from schemas import TOPIC_SLUGS
 
 SPORT = [
@@ -197,8 +197,8 @@ def test_per_topic_rule_shares_override_the_default() -> None:
 def test_a_duplicate_takes_the_topic_scores_of_its_first_copy() -> None:
     from datetime import UTC, datetime
 
-    from processors.decode import decode
-    from processors.pipeline import copy_enrichment
+    from processors.stages.decode import decode
+    from processors.worker.pipeline import copy_enrichment
     from schemas.work import Deduped
 
     item = Deduped(
@@ -222,9 +222,9 @@ class _NoEntities:
 
 
 def test_the_analysis_carries_the_models_scores_and_version() -> None:
-    from processors.analysis import Analyzer, Text
-    from processors.entities import load_aliases
-    from processors.topics import load_taxonomy
+    from processors.stages.analysis import Analyzer, Text
+    from processors.stages.entities import load_aliases
+    from processors.stages.topics import load_taxonomy
 
     model = load_topic_model()
     analyzer = Analyzer(_NoEntities(), load_aliases(), load_taxonomy(), model)

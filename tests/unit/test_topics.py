@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from newsflow.errors import ConfigError
-from processors.topics import Taxonomy, load_taxonomy, parse_taxonomy, tag_topics
+from newsflow.core.errors import ConfigError
+from processors.stages.topics import Taxonomy, load_taxonomy, parse_taxonomy, tag_topics
 from schemas import TOPIC_SLUGS
 
 

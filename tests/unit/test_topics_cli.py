@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from newsflow.cli import cli, run_cli
-from processors.topic_model import load_topic_model
+from processors.stages.topic_model import load_topic_model
 from tests.unit.test_topic_model import ECONOMY, SPORT
 
 

@@ -10,12 +10,12 @@ from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
 from elastic_transport import ConnectionError as TransportConnectionError
 from elasticsearch import ApiError
 
-from newsflow.errors import RetryableError
-from newsflow.names import Names
+from newsflow.core.errors import RetryableError
+from newsflow.core.names import Names
+from newsflow.core.webauth import is_loopback
 from newsflow.ui.backend import Backend
 from newsflow.ui.cli import public_url
 from newsflow.ui.queries import InvalidParams, PageQuery
-from newsflow.webauth import is_loopback
 
 
 def _api_error(status: int, reason: str) -> ApiError:

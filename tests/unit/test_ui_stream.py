@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from newsflow.errors import RetryableError
-from newsflow.names import Names
+from newsflow.core.errors import RetryableError
+from newsflow.core.names import Names
 from newsflow.ui import stream
 from newsflow.ui.backend import Backend
 from newsflow.ui.queries import PageQuery

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from kafka.errors import KafkaTimeoutError
 
-from newsflow.cli import unreachable
-from processors.retry import Backoff, Waiting, until_reachable
+from newsflow.core.retry import Backoff, Waiting, until_reachable
+from newsflow.core.service_errors import unreachable
 from tests.support import VENV_BIN, free_port, wait_for
 
 KAFKA_DOWN = "127.0.0.1:1"

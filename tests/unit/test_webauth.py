@@ -7,8 +7,8 @@ import base64
 import pytest
 from pydantic import SecretStr
 
-from newsflow.errors import ConfigError
-from newsflow.webauth import presented_token, require_token_beyond_loopback, token_matches
+from newsflow.core.errors import ConfigError
+from newsflow.core.webauth import presented_token, require_token_beyond_loopback, token_matches
 
 TOKEN = b"s3cret-token"
 

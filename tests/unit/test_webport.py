@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from newsflow import webport
-from newsflow.errors import ConfigError
+from newsflow.core import webport
+from newsflow.core.errors import ConfigError
 from tests.support import VENV_BIN
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from processors import cli
+from processors.worker import cli
 
 
 def test_blocking_timeout_reaches_the_faust_worker(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -23,12 +23,12 @@ def test_blocking_timeout_reaches_the_faust_worker(monkeypatch: pytest.MonkeyPat
 
     import faust
 
-    import newsflow.bootstrap
-    import processors.app
+    import newsflow.core.bootstrap
+    import processors.worker.app
 
     monkeypatch.setattr(faust, "Worker", FakeWorker)
-    monkeypatch.setattr(newsflow.bootstrap, "bootstrap_namespace", lambda settings: None)
-    monkeypatch.setattr(processors.app, "create_app", lambda settings: (object(), None))
+    monkeypatch.setattr(newsflow.core.bootstrap, "bootstrap_namespace", lambda settings: None)
+    monkeypatch.setattr(processors.worker.app, "create_app", lambda settings: (object(), None))
     result = CliRunner().invoke(cli.worker, ["--blocking-timeout", "0.5"])
     assert result.exit_code == 0, result.output
     assert seen == {**seen, "blocking_timeout": 0.5, "ran": True}

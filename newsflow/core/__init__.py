@@ -1,0 +1,1 @@
+"""What every package may use: settings, names, errors, clients, logs, retries."""

@@ -1,0 +1,1 @@
+"""Keyword alerts: queries, matching, throttling and channels."""

@@ -1,0 +1,1 @@
+"""The pure stages: functions over schemas models, no I/O."""

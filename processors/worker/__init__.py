@@ -1,0 +1,1 @@
+"""The Faust worker: agents, adapters, sinks and the spaCy pool."""
