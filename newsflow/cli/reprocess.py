@@ -19,8 +19,16 @@ import click
 
 from newsflow.core.errors import ConfigError
 from newsflow.core.settings import Settings, load_settings
+from schemas.raw import RawArticle
 
-_SOURCE_FIELDS = ("id", "url", "source", "title", "body", "published_at", "language", "meta")
+# What a producer may send is what is read back: a document from ``replay --tag T
+# --no-alerts`` stays tagged and silent once reprocessed (it lost both before).
+SOURCE_FIELDS = tuple(RawArticle.model_fields)
+
+
+def raw_of(doc: dict[str, Any]) -> dict[str, Any]:
+    """The raw article to send again for a stored document: its raw fields that are set."""
+    return {k: v for k, v in doc.items() if k in SOURCE_FIELDS and v is not None}
 
 
 def stale_query(versions: dict[str, str]) -> dict[str, Any]:
@@ -35,7 +43,7 @@ def _documents(es: Any, index: str, query: dict[str, Any]) -> Iterator[dict[str,
     # First copies before duplicates: a duplicate takes the enrichment of its first copy.
     for duplicates in (False, True):
         scoped = {"bool": {"filter": [query, {"term": {"is_duplicate": duplicates}}]}}
-        for hit in scan(es, index=index, query={"query": scoped}, _source=list(_SOURCE_FIELDS)):
+        for hit in scan(es, index=index, query={"query": scoped}, _source=list(SOURCE_FIELDS)):
             yield hit["_source"]
 
 
@@ -56,8 +64,7 @@ def from_index(settings: Settings, everything: bool) -> int:
         total = es.count(index=names.articles_index, query=query)["count"]
         with tqdm(total=total, desc="reprocess", unit=" articles") as bar:
             for doc in _documents(es, names.articles_index, query):
-                raw = {k: v for k, v in doc.items() if v is not None}
-                value = json.dumps(raw, ensure_ascii=False).encode("utf-8")
+                value = json.dumps(raw_of(doc), ensure_ascii=False).encode("utf-8")
                 futures.append(producer.send(names.raw_topic, key=doc["id"].encode(), value=value))
                 bar.update(1)
         producer.flush()
