@@ -1,7 +1,7 @@
 """``newsflow subscribe``, ``subscriptions`` and ``unsubscribe``: keyword alert subscriptions.
 
 A subscription is refused, and nothing is stored, when its query is abusive
-(:func:`processors.alerting.alerts.check_query`) or does not parse (Elasticsearch's
+(:func:`processors.alerting.query.check_query`) or does not parse (Elasticsearch's
 ``indices.validate_query`` on ``<ns>-articles``, with the exact query matching will run).
 Teams may keep subscriptions in git as YAML (``deploy/subscriptions.example.yaml``) and
 apply them with ``newsflow subscriptions --load FILE``.
@@ -25,13 +25,13 @@ from newsflow.core.errors import ConfigError
 from newsflow.core.names import Names
 from newsflow.core.settings import Settings, load_settings
 from newsflow.core.waiting import maybe_waiting, wait_option
-from processors.alerting.alerts import (
+from processors.alerting.query import check_query
+from processors.alerting.searches import string_query
+from processors.alerting.subscription import (
     DEFAULT_THROTTLE,
     Subscription,
-    check_query,
     mask_url,
     parse_throttle,
-    string_query,
 )
 
 # What a subscription is, without when it was made: a reload that changes none keeps it as is.

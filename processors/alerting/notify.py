@@ -26,16 +26,12 @@ from newsflow.core import transient
 from newsflow.core.names import Names
 from newsflow.core.retry import Backoff
 from newsflow.core.settings import Settings
-from processors.alerting.alerts import (
-    Subscription,
-    admit,
-    alert_text,
-    delivery,
-    digest_text,
-    mask_url,
-    window_start,
-)
-from processors.alerting.stage import SubscriptionCache, call_es
+from processors.alerting.cache import SubscriptionCache
+from processors.alerting.delivery import delivery
+from processors.alerting.elastic import call_es
+from processors.alerting.subscription import Subscription, mask_url
+from processors.alerting.texts import alert_text, digest_text
+from processors.alerting.throttle import admit, window_start
 from schemas import codec
 from schemas.alert import Alert
 

@@ -27,16 +27,13 @@ from newsflow.cli.subscriptions import kafka_send
 from newsflow.core.clients import async_es_client, kafka_options, kafka_producer
 from newsflow.core.errors import ConfigError
 from newsflow.core.retry import Backoff
-from processors.alerting.alerts import (
-    Batch,
-    Subscription,
-    check_query,
-    msearch_body,
-    needs,
-    string_query,
-)
+from processors.alerting.cache import SUBSCRIPTIONS_TTL_SECONDS
+from processors.alerting.matching import Batch
 from processors.alerting.notify import Notifier, NotifyConfig
-from processors.alerting.stage import SUBSCRIPTIONS_TTL_SECONDS, AlertStage
+from processors.alerting.query import check_query, needs
+from processors.alerting.searches import msearch_body, string_query
+from processors.alerting.stage import AlertStage
+from processors.alerting.subscription import Subscription
 from producers.files import txt_article
 from schemas.article import Article
 from tests.support import SAMPLE, VENV_BIN, Namespace, WorkerProcess, wait_for

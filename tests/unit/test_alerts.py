@@ -10,30 +10,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from newsflow.core.errors import ConfigError
-from processors.alerting import alerts
-from processors.alerting.alerts import (
-    Batch,
-    Needs,
-    Subscription,
-    Throttle,
-    admit,
-    alert_id,
-    alert_text,
-    alerts_from_hits,
+from processors.alerting import searches
+from processors.alerting.matching import Batch, alert_id, alerts_from_hits, failure_of, matched
+from processors.alerting.query import MAX_CLAUSES, Needs, check_query, needs
+from processors.alerting.searches import (
     backfill_search,
-    check_query,
     chunks,
-    digest_text,
-    failure_of,
-    mask_url,
     match_search,
-    matched,
     named_clause,
-    needs,
-    parse_throttle,
     recent_search,
     subscription_filters,
 )
+from processors.alerting.subscription import Subscription, Throttle, mask_url, parse_throttle
+from processors.alerting.texts import alert_text, digest_text
+from processors.alerting.throttle import admit
 
 T0 = datetime(2026, 11, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -100,7 +90,7 @@ def test_any_text_is_either_accepted_or_refused_cleanly(query: str) -> None:
     except ConfigError as exc:
         assert "\n" not in str(exc)
     else:
-        assert 0 <= info.clauses <= alerts.MAX_CLAUSES
+        assert 0 <= info.clauses <= MAX_CLAUSES
 
 
 def test_a_batch_keeps_only_articles_holding_what_a_query_needs() -> None:
@@ -234,8 +224,8 @@ def test_chunks_keep_every_subscription_in_order_within_bounds() -> None:
     parts = chunks(subs)
     assert [s.id for part in parts for s in part] == [s.id for s in subs]
     for part in parts:
-        assert len(part) <= alerts.CHUNK_MAX_SUBSCRIPTIONS
-        assert len(part) == 1 or sum(alerts.weight(s) for s in part) <= alerts.CHUNK_MAX_WEIGHT
+        assert len(part) <= searches.CHUNK_MAX_SUBSCRIPTIONS
+        assert len(part) == 1 or sum(searches.weight(s) for s in part) <= searches.CHUNK_MAX_WEIGHT
 
 
 def doc(**fields: Any) -> dict[str, Any]:
