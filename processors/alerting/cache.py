@@ -15,7 +15,7 @@ from newsflow.core.errors import ConfigError
 from newsflow.core.retry import Backoff
 from processors.alerting.elastic import pages
 from processors.alerting.query import check_query
-from processors.alerting.subscription import Subscription
+from processors.alerting.subscription import Subscription, reason
 
 if TYPE_CHECKING:
     from elasticsearch import AsyncElasticsearch
@@ -44,8 +44,9 @@ async def load_subscriptions(es: AsyncElasticsearch, index: str) -> dict[str, Su
                     sub = Subscription.model_validate(hit["_source"])
                     check_query(sub.query)
                 except (ValidationError, ConfigError) as exc:
-                    why = str(exc)[:300]
-                    log.error("subscription ignored", extra={"id": hit["_id"], "why": why})
+                    # An unknown channel, a missing option, a query refused since: one line.
+                    why = reason(exc) if isinstance(exc, ValidationError) else str(exc)
+                    log.error("subscription ignored: %s", why, extra={"id": hit["_id"], "why": why})
                     continue
                 subs[sub.id] = sub
     except NotFoundError:

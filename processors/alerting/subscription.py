@@ -1,14 +1,28 @@
-"""Subscriptions: the model of a ``<ns>-subscriptions`` document, its throttle, and parsing."""
+"""Subscriptions: the model of a ``<ns>-subscriptions`` document, its throttle, and parsing.
+
+A subscription names its channels with their options (``channels: {webhook: {url: …},
+log: {}}``); every alert also lands in the record channels ``index`` and ``topic``. A
+document stored before channels existed says ``webhook: URL``, which reads as the webhook
+channel; so does ``--webhook URL``.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from newsflow.core.errors import ConfigError
+from processors.alerting import channels as registry
 from schemas.article import TopicSlug
 
 # ':' separates the parts of an alert id, so it may not appear in a subscription id.
@@ -18,7 +32,8 @@ _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class Throttle(BaseModel):
-    """At most ``max`` webhook notifications per ``window_seconds``; the rest make a digest."""
+    """At most ``max`` notifications per ``window_seconds`` and delivery channel; the rest make
+    a digest."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -42,7 +57,7 @@ class Subscription(BaseModel):
     topics: list[TopicSlug] = Field(default_factory=list)
     entities: list[str] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)
-    webhook: str | None = None
+    channels: dict[str, dict[str, str]] = Field(default_factory=dict)
     created_at: datetime
     backfill: bool = False
     per_story: bool = False
@@ -55,14 +70,35 @@ class Subscription(BaseModel):
             raise ValueError("letters, digits, '.', '_' and '-' only (at most 100), no ':'")
         return value
 
-    @field_validator("webhook")
+    @model_validator(mode="before")
     @classmethod
-    def _webhook_is_http(cls, value: str | None) -> str | None:
-        if value is not None:
-            parts = urlsplit(value)
-            if parts.scheme not in {"http", "https"} or not parts.hostname:
-                raise ValueError("must be an http:// or https:// URL")
+    def _webhook_is_a_channel(cls, data: Any) -> Any:
+        # ``webhook: URL`` (stored before channels, or --webhook) is the webhook channel;
+        # ``channels: [log]`` names channels without options.
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        named = data.get("channels") or {}
+        found = {n: {} for n in named} if isinstance(named, list) else dict(named)
+        found = {n: o if o is not None else {} for n, o in found.items()}
+        url = data.pop("webhook", None)
+        if url is not None:
+            found.setdefault("webhook", {"url": url})
+        data["channels"] = found
+        return data
+
+    @field_validator("channels")
+    @classmethod
+    def _channels_are_registered(
+        cls, value: dict[str, dict[str, str]]
+    ) -> dict[str, dict[str, str]]:
+        registry.validate(value)
         return value
+
+    @property
+    def deliveries(self) -> list[str]:
+        """The delivery channels this subscription names, in order (the notifier's work)."""
+        return [n for n in self.channels if not registry.get(n).record]
 
     @field_validator("created_at")
     @classmethod
@@ -87,9 +123,8 @@ def parse_throttle(text: str) -> Throttle | None:
         raise ConfigError(f"throttle {text!r}: out of range ({exc.errors()[0]['msg']})") from None
 
 
-def mask_url(url: str | None) -> str:
-    """A webhook URL without its path (Slack webhook paths are secrets): for logs and lists."""
-    if not url:
-        return "-"
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}/…" if parts.path.strip("/") else url
+def reason(exc: ValidationError) -> str:
+    """The first error of ``exc`` in one line: ``channels: unknown channel 'slack' (…)``."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "subscription"
+    return f"{where}: {first['msg'].removeprefix('Value error, ')}"

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 
-from processors.alerting.subscription import Subscription, Throttle
+from processors.alerting.subscription import Throttle
+
+# What is throttled together: a subscription's notifications on one delivery channel.
+Key = tuple[str, str]
 
 
 def window_start(now: float, throttle: Throttle) -> float:
@@ -12,16 +15,18 @@ def window_start(now: float, throttle: Throttle) -> float:
     return math.floor(now / throttle.window_seconds) * throttle.window_seconds
 
 
-def admit(sent: dict[str, tuple[float, int]], sub: Subscription, now: float) -> bool:
-    """Whether one more notification of ``sub`` may go out now; counts it in ``sent``
-    (subscription id -> (window start, notifications sent in it))."""
-    if sub.throttle is None:
+def admit(
+    sent: dict[Key, tuple[float, int]], key: Key, throttle: Throttle | None, now: float
+) -> bool:
+    """Whether one more notification of ``key`` (subscription id, channel) may go out now;
+    counts it in ``sent`` (key -> (window start, notifications sent in it))."""
+    if throttle is None:
         return True
-    start = window_start(now, sub.throttle)
-    window, count = sent.get(sub.id, (start, 0))
+    start = window_start(now, throttle)
+    window, count = sent.get(key, (start, 0))
     if window != start:
         count = 0
-    if count >= sub.throttle.max:
+    if count >= throttle.max:
         return False
-    sent[sub.id] = (start, count + 1)
+    sent[key] = (start, count + 1)
     return True

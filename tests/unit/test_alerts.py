@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from newsflow.core.errors import ConfigError
 from processors.alerting import searches
+from processors.alerting.channels.webhook import mask_url
 from processors.alerting.matching import Batch, alert_id, alerts_from_hits, failure_of, matched
 from processors.alerting.query import MAX_CLAUSES, Needs, check_query, needs
 from processors.alerting.searches import (
@@ -21,7 +22,7 @@ from processors.alerting.searches import (
     recent_search,
     subscription_filters,
 )
-from processors.alerting.subscription import Subscription, Throttle, mask_url, parse_throttle
+from processors.alerting.subscription import Subscription, Throttle, parse_throttle
 from processors.alerting.texts import alert_text, digest_text
 from processors.alerting.throttle import admit
 
@@ -148,7 +149,8 @@ def test_subscription_time_is_utc_milliseconds_and_ids_cannot_hold_colons() -> N
         sub(id="a:b")
     with pytest.raises(ValueError, match="http"):
         sub(webhook="ftp://example.org/x")
-    assert sub(webhook="https://hooks.example.org/T/B/x").webhook
+    hooked = sub(webhook="https://hooks.example.org/T/B/x")
+    assert hooked.channels == {"webhook": {"url": "https://hooks.example.org/T/B/x"}}
 
 
 @pytest.mark.parametrize(
@@ -309,12 +311,15 @@ def test_per_story_alerts_take_the_first_ingested_article_of_each_story() -> Non
 
 
 def test_admit_counts_per_fixed_window_and_resets() -> None:
-    s = sub(throttle={"max": 2, "window_seconds": 60})
-    sent: dict[str, tuple[float, int]] = {}
-    assert [admit(sent, s, t) for t in (600, 610, 620, 659)] == [True, True, False, False]
-    assert admit(sent, s, 660)  # next window
-    unlimited = sub(id="s2", throttle=None)
-    assert all(admit(sent, unlimited, 600) for _ in range(100))
+    throttle = Throttle(max=2, window_seconds=60)
+    sent: dict[tuple[str, str], tuple[float, int]] = {}
+    key = ("s1", "webhook")
+    assert [admit(sent, key, throttle, t) for t in (600, 610, 620, 659)] == [
+        True, True, False, False
+    ]  # fmt: skip
+    assert admit(sent, ("s1", "log"), throttle, 620), "each channel has its own window"
+    assert admit(sent, key, throttle, 660)  # next window
+    assert all(admit(sent, ("s2", "webhook"), None, 600) for _ in range(100))
 
 
 def test_texts_are_slack_compatible() -> None:
