@@ -10,7 +10,7 @@ keeping what succeeded. The batch waits meanwhile, as in the sink.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from newsflow.core import transient
@@ -54,6 +54,38 @@ async def call_es(
 ) -> T:
     """``await request(**params)``; transient failures are retried."""
     return await retrying(lambda: request(**params), backoff, warn_and_retry(what))
+
+
+async def bulk(
+    es: AsyncElasticsearch,
+    backoff: Backoff,
+    what: str,
+    actions: Mapping[str, Sequence[Mapping[str, Any]]],
+) -> dict[str, dict[str, Any]]:
+    """Send ``actions`` (key -> its lines of one bulk action); items refused for a transient
+    reason (429 and the like) are sent again, with backoff, until every one has a lasting
+    answer. Returns key -> the item's result (``status``, ``_seq_no``, ``error``, ...)."""
+    results: dict[str, dict[str, Any]] = {}
+    todo = dict(actions)
+
+    async def send() -> None:
+        nonlocal todo
+        lines = [line for key in todo for line in todo[key]]
+        response = await call_es(backoff, what, es.bulk, operations=lines)
+        again: dict[str, Sequence[Mapping[str, Any]]] = {}
+        for (key, action), item in zip(todo.items(), response["items"], strict=True):
+            result = next(iter(item.values()))
+            if transient.http_status(int(result.get("status", 500))):
+                again[key] = action
+            else:
+                results[key] = result
+        todo = again
+        if todo:
+            raise TransientItems(f"{len(todo)} items of {what} refused for now")
+
+    if todo:
+        await retrying(send, backoff, warn_and_retry(what))
+    return results
 
 
 async def pages(

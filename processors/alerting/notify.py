@@ -32,7 +32,7 @@ from processors.alerting import channels as registry
 from processors.alerting.cache import SubscriptionCache
 from processors.alerting.channels.base import Context, Outcome
 from processors.alerting.delivery import WAITING, delivery, states, summary
-from processors.alerting.elastic import call_es
+from processors.alerting.elastic import bulk, call_es
 from processors.alerting.searches import es_time
 from processors.alerting.subscription import Subscription
 from processors.alerting.texts import alert_text, digest_text
@@ -267,15 +267,15 @@ class Notifier:
         """Record delivery states; conditional on the version read when there is one."""
         if not updates:
             return
-        ops: list[dict[str, Any]] = []
+        actions: dict[str, list[dict[str, Any]]] = {}
         for key, (by_channel, hit) in updates.items():
             action: dict[str, Any] = {"_index": self.names.alerts_index, "_id": key}
             if hit is not None:
                 action["if_seq_no"] = hit["_seq_no"]
                 action["if_primary_term"] = hit["_primary_term"]
             doc = {"delivery": summary(by_channel), "deliveries": by_channel}
-            ops += [{"update": action}, {"doc": doc}]
-        await call_es(self._backoff, "delivery update", self.es.bulk, operations=ops)
+            actions[key] = [{"update": action}, {"doc": doc}]
+        await bulk(self.es, self._backoff, "delivery update", actions)
 
     def _log(self, key: str, sub: Subscription, name: str, outcome: Outcome, attempts: int) -> None:
         extra = {

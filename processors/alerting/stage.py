@@ -21,14 +21,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from newsflow.core import metrics, transient
+from newsflow.core import metrics
 from newsflow.core.errors import RetryableError
 from newsflow.core.names import Names
 from newsflow.core.retry import Backoff, retrying
 from newsflow.core.settings import Settings
 from processors.alerting.cache import PAGE, SubscriptionCache
 from processors.alerting.delivery import delivery
-from processors.alerting.elastic import TransientItems, call_es, pages, warn_and_retry
+from processors.alerting.elastic import TransientItems, bulk, call_es, pages, warn_and_retry
 from processors.alerting.matching import (
     Batch,
     alert_id,
@@ -286,13 +286,17 @@ class AlertStage:
             return 0
         await asyncio.gather(*(self._send(key, s.alert) for key, s in to_send.items()))
         now = datetime.now(UTC)
-        ops: list[dict[str, Any]] = []
-        for key, stored in to_send.items():
-            # Only if still pending: the notifier may already have moved it on.
-            update = {"_index": self.names.alerts_index, "_id": key, "if_seq_no": stored.seq_no}
-            update["if_primary_term"] = stored.primary_term
-            ops += [{"update": update}, {"doc": {"delivery": delivery("published", now)}}]
-        await self._es("bulk update", self.es.bulk, operations=ops)
+        published: dict[str, Any] = {"doc": {"delivery": delivery("published", now)}}
+        # Only if still pending (a 409 otherwise): the notifier may have moved it on.
+        actions: dict[str, list[dict[str, Any]]] = {
+            key: [
+                {"update": {"_index": self.names.alerts_index, "_id": key,
+                            "if_seq_no": stored.seq_no, "if_primary_term": stored.primary_term}},
+                published,
+            ]
+            for key, stored in to_send.items()
+        }  # fmt: skip
+        await bulk(self.es, self.backoff, "bulk update", actions)
         for key, stored in to_send.items():
             alert = stored.alert
             log.info(
@@ -307,34 +311,22 @@ class AlertStage:
         """Write alerts with create semantics; returns the ones this call created (a 409
         means another delivery of the batch already did). Transient item failures are
         retried; an alert the index refuses for good is logged and dropped."""
+        now = datetime.now(UTC)
+        actions = {
+            key: [
+                {"create": {"_index": self.names.alerts_index, "_id": key}},
+                {**alert.model_dump(mode="json"), "delivery": delivery("pending", now)},
+            ]
+            for key, alert in alerts.items()
+        }
+        results = await bulk(self.es, self.backoff, "bulk create", actions)
         created: dict[str, Stored] = {}
-        todo = dict(alerts)
-
-        async def write() -> None:
-            nonlocal todo
-            now = datetime.now(UTC)
-            ops: list[dict[str, Any]] = []
-            for key, alert in todo.items():
-                doc = {**alert.model_dump(mode="json"), "delivery": delivery("pending", now)}
-                ops += [{"create": {"_index": self.names.alerts_index, "_id": key}}, doc]
-            response = await self._es("bulk create", self.es.bulk, operations=ops)
-            retry: dict[str, Alert] = {}
-            for (key, alert), item in zip(todo.items(), response["items"], strict=True):
-                result = item["create"]
-                status = int(result.get("status", 500))
-                if status == 201:
-                    created[key] = Stored(alert, result["_seq_no"], result["_primary_term"])
-                elif transient.http_status(status):
-                    retry[key] = alert
-                elif status != 409:
-                    why = result.get("error")
-                    log.error("alert not stored", extra={"alert_id": key, "why": why})
-            todo = retry
-            if todo:
-                raise TransientItems(f"{len(todo)} alerts not stored yet")
-
-        if todo:
-            await retrying(write, self.backoff, warn_and_retry("bulk create"))
+        for key, result in results.items():
+            if result["status"] == 201:
+                created[key] = Stored(alerts[key], result["_seq_no"], result["_primary_term"])
+            elif result["status"] != 409:
+                why = result.get("error")
+                log.error("alert not stored", extra={"alert_id": key, "why": why})
         return created
 
     async def _send(self, key: str, alert: Alert) -> None:

@@ -39,6 +39,7 @@ from processors.alerting.stage import AlertStage
 from processors.alerting.subscription import Subscription
 from producers.files import txt_article
 from schemas.article import Article
+from tests.faults.proxy import EsFaultProxy
 from tests.support import SAMPLE, VENV_BIN, Namespace, WorkerProcess, wait_for
 
 pytestmark = pytest.mark.stack
@@ -272,6 +273,38 @@ def test_a_subscription_made_while_batches_flow_catches_up(namespace: Namespace)
 
     assert run(ns, scenario) == 2
     assert set(alert_docs(ns)) == {"storm:004_storm_greer_warning", "storm:005_storm_greer_damage"}
+
+
+def test_alert_writes_refused_with_429_are_retried_until_each_is_stored_and_published_once(
+    namespace: Namespace,
+) -> None:
+    """The stage's bulk writes (create, then the published mark) through a proxy that
+    refuses half of the items and a third of the requests with 429."""
+    ns = namespace
+    subscribe(ns, "calvera", "Calvera")
+    articles = corpus(datetime.now(UTC))[:3]
+    proxy = EsFaultProxy(ns.settings.es_url, item_share=0.5, request_share=0.3, seed=14).start()
+    via_proxy = ns.settings.model_copy(update={"es_url": proxy.url})
+
+    async def scenario(sink: Sink) -> int:
+        es = async_es_client(via_proxy)
+        send = kafka_send(sink.producer, ns.names.alerts_topic)
+        sink.stage = AlertStage(es, ns.names, ns.settings, send)
+        sink.stage.backoff = Backoff(base=0.05, cap=0.2)
+        try:
+            return await sink.feed(articles)
+        finally:
+            await es.close()
+
+    try:
+        fired = run(ns, scenario)
+    finally:
+        proxy.stop()
+    assert proxy.stats.items_rejected > 0 and proxy.stats.requests_rejected > 0, proxy.stats
+    docs = alert_docs(ns)
+    assert fired == 3 and set(docs) == {f"calvera:{a.id}" for a in articles}
+    assert {d["delivery"]["status"] for d in docs.values()} == {"published"}
+    assert sorted(key for key, _ in topic_records(ns)) == sorted(docs), "each alert sent once"
 
 
 # --- refused subscriptions ----------------------------------------------------------------------
