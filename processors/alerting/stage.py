@@ -3,7 +3,9 @@
 The sink calls :meth:`AlertStage.on_indexed` after a bulk write succeeded. Matching is two
 ``_msearch`` requests on ``<ns>-articles`` restricted to the batch's ids (see
 :mod:`processors.alerting.searches`). Every alert is written to ``<ns>-alerts`` with create
-semantics before it is sent, so the document is the record of what fired:
+semantics before it is sent, so the document is the record of what fired. These are the
+record channels (``index`` then ``topic``, :mod:`processors.alerting.channels`), written for
+every alert; the delivery channels are the notifier's (:mod:`processors.alerting.notify`):
 
 ``pending`` (created) -> sent to ``<ns>.alerts`` and acknowledged -> ``published``.
 
