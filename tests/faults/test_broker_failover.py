@@ -1,4 +1,4 @@
-"""Fault 10: the broker leading a partition dies (SIGKILL) in a three-broker cluster.
+"""Fault 11: the broker leading a partition dies (SIGKILL) in a three-broker cluster.
 
 On a private cluster (``stack up --brokers 3``; topics and Faust's changelogs at replication
 factor 3, ``min.insync.replicas=2``, every producer ``acks=all``), while 500 articles stream
@@ -76,7 +76,8 @@ def min_insync(settings: Settings, topic: str) -> str:
     admin = kafka_admin(settings)
     try:
         answer = admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, topic, ["min.insync.replicas"])]
+            [ConfigResource(ConfigResourceType.TOPIC, topic, ["min.insync.replicas"])],
+            config_filter="all",  # also when it is the broker's value, not the topic's own
         )
     finally:
         admin.close()
