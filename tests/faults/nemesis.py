@@ -1,7 +1,7 @@
 """A seeded fault schedule in the spirit of Jepsen's nemesis, and the runner that plays it.
 
 :func:`draw` turns a seed and a duration into a list of :class:`Action` (pure: the same seed
-always gives the same schedule, so a failing run replays with ``NEWSFLOW_NEMESIS_SEED``).
+always gives the same schedule, so a failing run replays with ``NEMESIS_SEED``).
 The faults, drawn with these weights:
 
 * ``kill-broker`` — SIGKILL one broker of the cluster, start it 10 to 40 s later; with
@@ -88,10 +88,13 @@ class Nemesis:
         return [w for w in self.workers if w.alive()]
 
     def run(self, schedule: list[Action]) -> None:
-        """Do each action at its time (later when the previous one took longer)."""
-        started = time.monotonic()
+        """Do the actions with the drawn gaps between them, each gap counted from the end of
+        the previous action (starting a broker takes 20 to 30 s: the 20 s a restarted broker
+        gets to catch up before the next kill must not be eaten by its own start)."""
+        started, previous = time.monotonic(), 0.0
         for action in schedule:
-            time.sleep(max(0.0, action.at - (time.monotonic() - started)))
+            time.sleep(max(0.0, action.at - previous))
+            previous = action.at
             done = self.do(action)
             self.log.append(f"{time.monotonic() - started:7.1f}s {action.kind} {done}")
 

@@ -5,8 +5,8 @@ and restarted, workers SIGKILLed, paused (SIGSTOP/SIGCONT) and started in the mi
 broker outages. At the end everything is healed and the namespace must settle with every
 article indexed exactly once, no dead letter and no alert twice.
 
-``NEWSFLOW_NEMESIS_SECONDS`` (default 1200: 20 minutes) sets the length, and
-``NEWSFLOW_NEMESIS_SEED`` the seed (default: drawn, and printed first, so that a failure
+``NEMESIS_SECONDS`` (default 1200: 20 minutes) sets the length, and
+``NEMESIS_SEED`` the seed (default: drawn, and printed first, so that a failure
 replays: the same seed gives the same schedule). In ``make soak``.
 """
 
@@ -76,9 +76,9 @@ def test_a_seeded_schedule_of_faults_loses_and_repeats_nothing(
     workers: Callable[..., Worker],
     record: Callable[[dict[str, Any]], None],
 ) -> None:
-    seconds = float(os.environ.get("NEWSFLOW_NEMESIS_SECONDS", "1200"))
-    seed = int(os.environ.get("NEWSFLOW_NEMESIS_SEED") or random.randrange(1_000_000))
-    print(f"NEMESIS seed={seed} seconds={seconds:.0f} (NEWSFLOW_NEMESIS_SEED={seed} replays it)")
+    seconds = float(os.environ.get("NEMESIS_SECONDS", "1200"))
+    seed = int(os.environ.get("NEMESIS_SEED") or random.randrange(1_000_000))
+    print(f"NEMESIS seed={seed} seconds={seconds:.0f} (NEMESIS_SEED={seed} replays it)")
     schedule = draw(seed, seconds)
     ns = FaultNamespace(private_cluster)
     try:
