@@ -116,7 +116,9 @@ class Nemesis:
             return "skipped: enough workers"
         if action.kind == "new-worker":
             return self.launch()
-        if not live or action.target in self.paused:
+        if action.target in self.paused:
+            return "skipped: that slot is paused already"
+        if not live:
             return "skipped: no worker to act on"
         worker = live[action.target % len(live)]
         if action.kind == "kill-worker":

@@ -102,20 +102,20 @@ def test_a_seeded_schedule_of_faults_loses_and_repeats_nothing(
             finish(producer, timeout=seconds + 600)
         healed = time.monotonic() - started
         outcome = assert_conserved(ns, ids, timeout=900)
+        assert nemesis.alive(), "no worker survived the healing"
+        kinds = [a.kind for a in schedule]
+        record(
+            outcome.figures(
+                seed=seed,
+                seconds=seconds,
+                articles=len(ids),
+                lost=0,  # assert_conserved: every id indexed, none twice, no dead letter
+                duplicated=outcome.documents - len(set(ids)),
+                faults={k: kinds.count(k) for k in sorted(set(kinds))},
+                workers_started=len(nemesis.workers),
+                run_seconds=round(healed, 1),
+                alerts=alert_count(ns),  # before ns.close(): it closes the ES client
+            )
+        )
     finally:
         ns.close()
-    assert nemesis.alive(), "no worker survived the healing"
-    kinds = [a.kind for a in schedule]
-    record(
-        outcome.figures(
-            seed=seed,
-            seconds=seconds,
-            articles=len(ids),
-            lost=0,  # assert_conserved: every id indexed, none twice, no dead letter
-            duplicated=outcome.documents - len(set(ids)),
-            faults={k: kinds.count(k) for k in sorted(set(kinds))},
-            workers_started=len(nemesis.workers),
-            run_seconds=round(healed, 1),
-            alerts=alert_count(ns),
-        )
-    )
