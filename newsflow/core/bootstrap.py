@@ -50,9 +50,10 @@ def ensure_topics(settings: Settings, names: Names) -> list[str]:
     try:
         existing = set(admin.list_topics())
         wanted = names.topic_partitions(settings.partitions)
+        rf, configs = settings.replication_factor, topic_configs(settings)
         missing = [t for t in wanted if t not in existing]
         if missing:
-            new = [NewTopic(t, wanted[t], settings.replication_factor) for t in missing]
+            new = [NewTopic(t, wanted[t], rf, topic_configs=configs) for t in missing]
             # Another process may have created them in between.
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(new)
@@ -60,6 +61,17 @@ def ensure_topics(settings: Settings, names: Names) -> list[str]:
         return missing
     finally:
         admin.close()
+
+
+def topic_configs(settings: Settings) -> dict[str, str]:
+    """Configs of new replicated topics: acks=all then waits for ``min.insync.replicas`` copies.
+
+    Faust's changelogs get the broker's default instead (``newsflow stack up --brokers 3``
+    sets the same value broker-wide; docs/OPERATIONS.md says what a cluster must set).
+    """
+    if settings.replication_factor == 1:
+        return {}  # the broker's default (1) already
+    return {"min.insync.replicas": str(settings.insync_replicas)}
 
 
 def _wait_for_topics(admin: Any, topics: tuple[str, ...], timeout: float = 30.0) -> None:

@@ -34,6 +34,11 @@ def _default_cache() -> Path:
     return Path(base) / "newsflow"
 
 
+def default_insync_replicas(replicas: int) -> int:
+    """Replicas that must have a write before acks=all confirms it: all but one (at least one)."""
+    return max(1, replicas - 1)
+
+
 class Settings(BaseSettings):
     """Every knob of newsflow; each field is read from ``NEWSFLOW_<NAME>``."""
 
@@ -64,6 +69,9 @@ class Settings(BaseSettings):
     # --- topology -------------------------------------------------------------------------
     partitions: int = Field(4, ge=1, le=1024, description="Partitions per topic at creation.")
     replication_factor: int = Field(1, ge=1, description="Replication factor of new topics.")
+    min_insync_replicas: int | None = Field(
+        None, ge=1, description="min.insync.replicas of new topics; unset: replication factor - 1."
+    )
 
     # --- processing -----------------------------------------------------------------------
     nlp_processes: int = Field(
@@ -102,6 +110,9 @@ class Settings(BaseSettings):
     kafka_version: str = Field("4.3.1", description="Apache Kafka version of the local stack.")
     es_version: str = Field("8.19.21", description="Elasticsearch version of the local stack.")
     kafka_controller_port: int = Field(9093, description="KRaft controller port (local stack).")
+    kafka_brokers: int | None = Field(
+        None, ge=1, le=9, description="Brokers of the local Kafka; unset: as first started, else 1."
+    )
     es_transport_port: int = Field(9300, description="ES transport port (local stack).")
     es_heap: str = Field("512m", description="Elasticsearch heap of the local stack.")
     kafka_heap: str = Field("512m", description="Kafka heap of the local stack.")
@@ -169,6 +180,11 @@ class Settings(BaseSettings):
                     raise ValueError(f"NEWSFLOW_{name.upper()}: needed with {protocol}")
         elif self.kafka_sasl_mechanism is not None:
             raise ValueError(f"NEWSFLOW_KAFKA_SECURITY_PROTOCOL: {protocol} does not use SASL")
+        if self.insync_replicas > self.replication_factor:
+            raise ValueError(
+                "NEWSFLOW_MIN_INSYNC_REPLICAS: more than NEWSFLOW_REPLICATION_FACTOR; no write"
+                " could ever be confirmed"
+            )
         if (self.es_username is None) != (self.es_password is None):
             missing = "NEWSFLOW_ES_PASSWORD" if self.es_password is None else "NEWSFLOW_ES_USERNAME"
             raise ValueError(f"{missing}: the user and the password go together")
@@ -179,6 +195,12 @@ class Settings(BaseSettings):
         """Port of the first bootstrap server (the local stack listens there)."""
         host_port = self.kafka_bootstrap.split(",")[0].strip()
         return int(host_port.rsplit(":", 1)[1]) if ":" in host_port else 9092
+
+    @property
+    def insync_replicas(self) -> int:
+        """``min.insync.replicas`` of new topics: with acks=all, a write is confirmed once this
+        many replicas have it; one broker down (of three) still takes writes."""
+        return self.min_insync_replicas or default_insync_replicas(self.replication_factor)
 
     @property
     def es_port(self) -> int:

@@ -7,6 +7,7 @@
     stop_service(settings, "kafka")          # SIGTERM, then SIGKILL after a grace period
     start_service(settings, "kafka")         # back, healthy, same data
     is_healthy(settings, "elasticsearch")
+    kill_service(settings, "kafka-2")        # SIGKILL broker 2 of a cluster (--brokers 3)
 
 Where things live on disk: :mod:`newsflow.stack.layout`.
 """
@@ -16,6 +17,8 @@ from newsflow.stack.services import (
     ensure_up,
     fetch,
     is_healthy,
+    kill_service,
+    pid_of,
     start_service,
     status,
     stop_service,
@@ -26,6 +29,8 @@ __all__ = [
     "ensure_up",
     "fetch",
     "is_healthy",
+    "kill_service",
+    "pid_of",
     "start_service",
     "status",
     "stop_service",

@@ -14,8 +14,8 @@ from newsflow.stack.process import Launch
 class LocalService(ABC):
     """A server process of the local stack, configured by the settings."""
 
-    name: ClassVar[str]  # on the command line and in file names
-    title: ClassVar[str]  # in messages
+    name: str  # on the command line and in file names (kafka-2: one node of a cluster)
+    title: str  # in messages
     start_timeout: ClassVar[float]  # seconds from start to healthy on a slow machine
 
     def __init__(self, settings: Settings, layout: Layout) -> None:

@@ -8,9 +8,10 @@ import click
 
 from newsflow.core.settings import Settings, load_settings
 from newsflow.stack import services
+from newsflow.stack.cluster import bootstrap_servers
 from newsflow.stack.layout import Layout
 
-_SERVICE = click.Choice(services.SERVICES)
+_SERVICE = click.argument("name", metavar="kafka|kafka-N|elasticsearch")
 _TIMEOUT = click.option(
     "--timeout", type=float, default=None, help="Seconds to wait for health (default per service)."
 )
@@ -44,17 +45,31 @@ def fetch() -> None:
 
 @stack.command()
 @_TIMEOUT
-def up(timeout: float | None) -> None:
+@click.option(
+    "--brokers",
+    type=click.IntRange(1, 9),
+    default=None,
+    help="Kafka brokers (default NEWSFLOW_KAFKA_BROKERS, else as first started, else 1).",
+)
+def up(timeout: float | None, brokers: int | None) -> None:
     """Start what is not running; wait until both are healthy.
 
     A service already running from this stack is reused; a port taken by anything else is
-    an error. Prints the status at the end.
+    an error. Prints the status at the end. With --brokers 3, Kafka is a KRaft cluster of
+    three combined broker+controller nodes, each with its own ports and data
+    (docs/OPERATIONS.md, "A Kafka cluster").
     """
-    settings = load_settings()
+    settings = load_settings(**({"kafka_brokers": brokers} if brokers else {}))
     started = time.monotonic()
     services.ensure_up(settings, timeout)
     click.echo(f"stack up ({time.monotonic() - started:.1f}s)")
     _print_status(settings)
+    cluster = services.kafka_cluster(settings)
+    if cluster is not None:
+        click.echo(
+            f"clients: NEWSFLOW_KAFKA_BOOTSTRAP={bootstrap_servers(settings, cluster.brokers)} "
+            f"NEWSFLOW_REPLICATION_FACTOR={cluster.replicas}"
+        )
 
 
 @stack.command()
@@ -68,19 +83,24 @@ def down() -> None:
 
 
 @stack.command()
-@click.argument("name", type=_SERVICE)
+@_SERVICE
 @_TIMEOUT
 def start(name: str, timeout: float | None) -> None:
-    """Start one service and wait until it is healthy."""
+    """Start one service (kafka: every broker; kafka-2: broker 2) and wait until healthy."""
     services.start_service(load_settings(), name, timeout)
     click.echo(f"{name} is healthy")
 
 
 @stack.command()
-@click.argument("name", type=_SERVICE)
-def stop(name: str) -> None:
-    """Stop one service; its data is kept."""
-    was_running = services.stop_service(load_settings(), name)
+@_SERVICE
+@click.option("--kill", is_flag=True, help="SIGKILL at once (a crash) instead of SIGTERM.")
+def stop(name: str, kill: bool) -> None:
+    """Stop one service (kafka: every broker; kafka-2: broker 2); its data is kept."""
+    settings = load_settings()
+    if kill:
+        was_running = services.kill_service(settings, name)
+    else:
+        was_running = services.stop_service(settings, name)
     click.echo(f"{name} stopped" if was_running else f"{name} was not running")
 
 

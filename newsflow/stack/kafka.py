@@ -1,4 +1,8 @@
-"""Apache Kafka in KRaft mode, one combined broker+controller, from the jars of Maven Central."""
+"""Apache Kafka in KRaft mode, from the jars of Maven Central.
+
+One combined broker+controller by default; ``newsflow stack up --brokers 3`` makes a cluster
+of combined nodes instead (see :mod:`newsflow.stack.cluster`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from newsflow.core.errors import StackError
 from newsflow.core.settings import Settings
 from newsflow.stack import artifacts
 from newsflow.stack.base import LocalService
+from newsflow.stack.cluster import KafkaCluster, broker_port, controller_port
 from newsflow.stack.kafka_probe import probe
 from newsflow.stack.layout import Layout
 from newsflow.stack.process import Launch
@@ -46,11 +51,17 @@ def locked_artifacts(version: str) -> list[artifacts.Artifact]:
 
 
 def server_properties(
-    settings: Settings, data_dir: Path, extra: dict[str, object] | None = None
+    settings: Settings,
+    data_dir: Path,
+    extra: dict[str, object] | None = None,
+    cluster: KafkaCluster | None = None,
+    node: int = NODE_ID,
 ) -> str:
-    """The broker+controller configuration for the local single-node cluster.
+    """The broker+controller configuration of the local single node, or of ``node`` of
+    ``cluster``.
 
-    ``extra`` adds or replaces keys (the secured broker of the tests: listeners, TLS, SASL).
+    ``extra`` adds or replaces keys (the secured broker of the tests: listeners, TLS, SASL);
+    a key whose value is None is left out.
     """
     port, controller = settings.kafka_port, settings.kafka_controller_port
     values = {
@@ -73,10 +84,11 @@ def server_properties(
         "share.coordinator.state.topic.replication.factor": 1,
         "share.coordinator.state.topic.min.isr": 1,
         "group.initial.rebalance.delay.ms": 0,
+        **(cluster.properties(settings, node) if cluster else {}),
         **(extra or {}),
     }
     lines = ["# Written by newsflow stack at every start; edit newsflow/stack/kafka.py instead."]
-    lines += [f"{key}={value}" for key, value in values.items()]
+    lines += [f"{key}={value}" for key, value in values.items() if value is not None]
     return "\n".join(lines) + "\n"
 
 
@@ -118,15 +130,25 @@ def classpath_args(jars: list[Path]) -> str:
 
 
 class Kafka(LocalService):
-    """The local Kafka service."""
+    """The local Kafka service: the single node, or node ``node`` of ``cluster``."""
 
     name = "kafka"
     title = "Kafka"
     start_timeout = 90.0
 
-    def __init__(self, settings: Settings, layout: Layout) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        layout: Layout,
+        node: int = NODE_ID,
+        cluster: KafkaCluster | None = None,
+    ) -> None:
         super().__init__(settings, layout)
-        self.dir = layout.kafka
+        self.node, self.cluster = node, cluster
+        if cluster is not None:  # kafka-2: its own name, folder, logs and pid file
+            self.name = f"kafka-{node}"
+            self.title = f"Kafka broker {node}"
+        self.dir = layout.stack / self.name
         self.data = self.dir / "data"
 
     @property
@@ -137,23 +159,27 @@ class Kafka(LocalService):
     @property
     def ports(self) -> dict[str, int]:
         """The ports it listens on, by role."""
-        settings = self.settings
-        return {"broker": settings.kafka_port, "controller": settings.kafka_controller_port}
+        return {
+            "broker": broker_port(self.settings, self.node),
+            "controller": controller_port(self.settings, self.node),
+        }
 
     def fetch(self, progress: bool = True) -> list[Path]:
         """Download and verify the pinned jars."""
         return artifacts.fetch(locked_artifacts(self.version), self.layout.downloads, progress)
 
     def healthy(self) -> bool:
-        """The broker answers a Metadata request with itself and a controller."""
-        info = probe("127.0.0.1", self.settings.kafka_port)
-        return info is not None and info.ready
+        """The broker answers a Metadata request with itself (registered, unfenced) among the
+        live brokers, and a controller."""
+        info = probe("127.0.0.1", self.ports["broker"])
+        return info is not None and info.ready and self.node in {b[0] for b in info.brokers}
 
     def prepare(self, java_home: Path) -> Launch:
         """Write the configuration, format the storage the first time, say how to run."""
         jars = self.fetch()
         self.dir.mkdir(parents=True, exist_ok=True)
-        properties = server_properties(self.settings, self.data, self.extra_properties())
+        extra = self.extra_properties()
+        properties = server_properties(self.settings, self.data, extra, self.cluster, self.node)
         (self.dir / "server.properties").write_text(properties)
         log4j = self.dir / "log4j2.properties"
         log4j.write_text(log4j2_properties(self.layout.log_file(self.name)))
@@ -177,7 +203,7 @@ class Kafka(LocalService):
     @property
     def out(self) -> Path:
         """Where the JVM's own stdout/stderr go (crashes before logging starts)."""
-        return self.layout.logs / "kafka.out"
+        return self.layout.logs / f"{self.name}.out"
 
     def extra_properties(self) -> dict[str, object]:
         """Keys a variant of the broker adds to ``server.properties`` (none here)."""
@@ -189,10 +215,15 @@ class Kafka(LocalService):
 
     def _format(self, java: list[str]) -> None:
         shutil.rmtree(self.data, ignore_errors=True)  # no meta.properties: never a usable log dir
+        # The single node makes its own quorum; the nodes of a cluster share the id and list
+        # the voters in their configuration (a static quorum).
+        if self.cluster is None:
+            quorum = ["--standalone", "-t", new_cluster_id()]
+        else:
+            quorum = ["-t", self.cluster.cluster_id]
         command = [
-            *java, "kafka.tools.StorageTool", "format", "--standalone",
-            "-t", new_cluster_id(), "-c", str(self.dir / "server.properties"),
-            *self.format_options(),
+            *java, "kafka.tools.StorageTool", "format", *quorum,
+            "-c", str(self.dir / "server.properties"), *self.format_options(),
         ]  # fmt: skip
         self.out.parent.mkdir(parents=True, exist_ok=True)
         with self.out.open("ab") as out:

@@ -6,6 +6,8 @@ Everything lives under ``settings.home`` (``~/.cache/newsflow`` by default)::
     stack/logs/                     kafka.log, kafka.out, elasticsearch.log, elasticsearch/
     stack/run/                      <service>.json: pid, ports, version of what runs
     stack/kafka/                    server.properties, log4j2.properties, jvm.args, data/
+    stack/kafka-1/ .. kafka-N/      the same, per node, for ``stack up --brokers N``
+    stack/kafka-cluster.json        that cluster's size and id
 
 Elasticsearch refuses to run as root. When we are root it runs as the system user
 ``newsflow-es``, which cannot traverse ``/root``; its tree (unpacked distribution, config, data,
@@ -69,6 +71,11 @@ class Layout:
     def kafka(self) -> Path:
         """Kafka's configuration and data."""
         return self.stack / "kafka"
+
+    @property
+    def kafka_cluster(self) -> Path:
+        """The size and id of a multi-broker Kafka (absent: the single node)."""
+        return self.stack / "kafka-cluster.json"
 
     def es_dist(self, version: str) -> Path:
         """The unpacked Elasticsearch distribution (read-only for ES)."""

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 # Children spawned by this process, so that we reap them (no zombies, no ResourceWarning).
 _children: dict[int, subprocess.Popen[bytes]] = {}
@@ -31,18 +32,33 @@ class State:
 
     def save(self, path: Path) -> None:
         """Write the pid file atomically."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self)))
-        os.replace(tmp, path)
+        save_record(path, asdict(self))
 
     @classmethod
     def load(cls, path: Path) -> State | None:
         """The recorded state, or None when there is no readable pid file."""
+        record = load_record(path)
         try:
-            return cls(**json.loads(path.read_text()))
-        except (OSError, ValueError, TypeError):
+            return None if record is None else cls(**record)
+        except TypeError:
             return None
+
+
+def save_record(path: Path, record: dict[str, Any]) -> None:
+    """Write a JSON record atomically (a reader never sees half of it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record))
+    os.replace(tmp, path)
+
+
+def load_record(path: Path) -> dict[str, Any] | None:
+    """A JSON object written by :func:`save_record`, or None when absent or unreadable."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def start_time(pid: int) -> str:
@@ -139,6 +155,15 @@ def terminate(pid: int, started: str = "", grace: float = 30.0) -> None:
         while is_alive(pid):
             time.sleep(0.1)
     _signal_group(pid, signal.SIGKILL)  # stragglers of the group (e.g. ES's server JVM)
+    _forget(pid)
+
+
+def kill(pid: int, started: str = "") -> None:
+    """SIGKILL the process group of ``pid`` (a crash, no shutdown hook) and reap it."""
+    if is_alive(pid, started):
+        _signal_group(pid, signal.SIGKILL)
+        while is_alive(pid):
+            time.sleep(0.1)
     _forget(pid)
 
 

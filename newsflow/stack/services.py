@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from newsflow.core.errors import StackError
 from newsflow.core.settings import Settings
 from newsflow.stack.base import LocalService
+from newsflow.stack.cluster import KafkaCluster
 from newsflow.stack.elasticsearch import Elasticsearch
 from newsflow.stack.jdk import find_java_home
-from newsflow.stack.kafka import Kafka
+from newsflow.stack.kafka import Kafka, new_cluster_id
 from newsflow.stack.layout import Layout
 from newsflow.stack.process import (
     State,
     exit_code,
     is_alive,
+    kill,
     locked,
     port_in_use,
     spawn,
@@ -34,14 +38,53 @@ _PORT_SETTING = {
 }
 
 
-def service(settings: Settings, name: str) -> LocalService:
-    """The service called ``name`` (``kafka`` or ``elasticsearch``)."""
+def kafka_cluster(settings: Settings) -> KafkaCluster | None:
+    """The multi-broker Kafka of this home, or None for the single node.
+
+    NEWSFLOW_KAFKA_BROKERS (``stack up --brokers``) says the size; unset, the size recorded
+    when the cluster was first started (so ``stack status`` needs no option).
+    """
     layout = Layout.of(settings)
-    if name == "kafka":
-        return Kafka(settings, layout)
+    recorded = KafkaCluster.load(layout.kafka_cluster)
+    wanted = settings.kafka_brokers
+    if wanted is None:
+        return recorded
+    if wanted == 1:
+        return None
+    if recorded is None:
+        return KafkaCluster(wanted, new_cluster_id())  # recorded when first launched
+    if recorded.brokers != wanted:
+        raise StackError(
+            f"this stack's Kafka is a cluster of {recorded.brokers} brokers; a cluster of "
+            f"{wanted} needs another NEWSFLOW_HOME (or remove {layout.stack}/kafka-* and "
+            f"{layout.kafka_cluster})"
+        )
+    return recorded
+
+
+def members(settings: Settings, name: str) -> list[LocalService]:
+    """The processes of service ``name``: ``kafka`` (every broker), ``kafka-N`` (broker N of a
+    cluster) or ``elasticsearch``."""
+    layout = Layout.of(settings)
     if name == "elasticsearch":
-        return Elasticsearch(settings, layout)
+        return [Elasticsearch(settings, layout)]
+    node = re.fullmatch(r"kafka(?:-([1-9]))?", name)
+    if node is not None:
+        cluster = kafka_cluster(settings)
+        if cluster is None and node[1] is None:
+            return [Kafka(settings, layout)]
+        numbers = range(1, cluster.brokers + 1) if cluster else range(0)
+        chosen = [n for n in numbers if node[1] is None or n == int(node[1])]
+        if chosen:
+            return [Kafka(settings, layout, n, cluster) for n in chosen]
+        size = f"{cluster.brokers} brokers" if cluster else "a single broker (kafka)"
+        raise StackError(f"no Kafka broker {name!r}: this stack's Kafka has {size}")
     raise StackError(f"unknown service {name!r}: expected one of {', '.join(SERVICES)}")
+
+
+def service(settings: Settings, name: str) -> LocalService:
+    """The (first) process of service ``name``: see :func:`members`."""
+    return members(settings, name)[0]
 
 
 def running(svc: LocalService) -> State | None:
@@ -51,8 +94,8 @@ def running(svc: LocalService) -> State | None:
 
 
 def is_healthy(settings: Settings, name: str) -> bool:
-    """True when the service answers its health check on its configured port."""
-    return service(settings, name).healthy()
+    """True when the service (every broker of ``kafka``) answers its health check."""
+    return all(svc.healthy() for svc in members(settings, name))
 
 
 def fetch(settings: Settings, progress: bool = True) -> None:
@@ -62,29 +105,53 @@ def fetch(settings: Settings, progress: bool = True) -> None:
 
 
 def start_service(settings: Settings, name: str, timeout: float | None = None) -> None:
-    """Start one service unless it runs, then wait until it is healthy."""
-    svc = service(settings, name)
-    _wait_healthy(svc, _launch(svc, settings), timeout)
+    """Start one service (or one broker, ``kafka-2``) unless it runs; wait until healthy."""
+    _start_all(settings, members(settings, name), timeout)
 
 
 def ensure_up(settings: Settings, timeout: float | None = None) -> None:
     """Start whatever is not running (in parallel) and wait until everything is healthy."""
-    services = [service(settings, name) for name in SERVICES]
+    _start_all(settings, [svc for name in SERVICES for svc in members(settings, name)], timeout)
+
+
+def _start_all(settings: Settings, services: list[LocalService], timeout: float | None) -> None:
+    # Every node first: the brokers of a cluster are healthy only once a quorum runs.
     launched = [(svc, _launch(svc, settings)) for svc in services]
     for svc, pid in launched:
         _wait_healthy(svc, pid, timeout)
 
 
 def stop_service(settings: Settings, name: str, grace: float = 30.0) -> bool:
-    """Stop one service: SIGTERM, SIGKILL after ``grace`` seconds; False if it was not running."""
-    svc = service(settings, name)
-    state_file = svc.layout.state_file(svc.name)
+    """Stop a service (every broker of ``kafka`` at once) or one broker (``kafka-2``):
+    SIGTERM, SIGKILL after ``grace`` seconds; False if nothing was running."""
+    services = members(settings, name)
+    with ThreadPoolExecutor(max_workers=len(services)) as pool:
+        stopped = list(pool.map(lambda svc: _stop(svc, grace), services))
+    return any(stopped)
+
+
+def kill_service(settings: Settings, name: str) -> bool:
+    """SIGKILL a service or one broker (a crash: no clean shutdown); False if not running."""
+    return any(_stop(svc, None) for svc in members(settings, name))
+
+
+def _stop(svc: LocalService, grace: float | None) -> bool:
+    """Stop ``svc`` (SIGTERM with ``grace``, or SIGKILL at once when None)."""
     with locked(svc.layout.run / "lock"):
         state = running(svc)
         if state is not None:
-            terminate(state.pid, state.started, grace)
-        state_file.unlink(missing_ok=True)
+            if grace is None:
+                kill(state.pid, state.started)
+            else:
+                terminate(state.pid, state.started, grace)
+        svc.layout.state_file(svc.name).unlink(missing_ok=True)
     return state is not None
+
+
+def pid_of(settings: Settings, name: str) -> int | None:
+    """The pid of a running service (the first broker of ``kafka``), else None."""
+    state = running(service(settings, name))
+    return state.pid if state else None
 
 
 def down(settings: Settings) -> list[str]:
@@ -109,6 +176,8 @@ def _launch(svc: LocalService, settings: Settings) -> int:
                     f"port {port} ({svc.title} {role}) is taken by a process that is not this "
                     f"stack's; stop it or set {_PORT_SETTING[role]}"
                 )
+        if isinstance(svc, Kafka) and svc.cluster is not None:
+            svc.cluster.save(svc.layout.kafka_cluster)  # the first start records the cluster
         proc = spawn(svc.prepare(find_java_home(settings.java_home)))
         State(proc.pid, start_time(proc.pid), svc.version, svc.ports).save(
             svc.layout.state_file(svc.name)
@@ -145,8 +214,7 @@ class Status:
 def status(settings: Settings) -> list[Status]:
     """What runs where, service by service."""
     rows = []
-    for name in SERVICES:
-        svc = service(settings, name)
+    for svc in (svc for name in SERVICES for svc in members(settings, name)):
         state = running(svc)
         healthy = svc.healthy()
         if state is None:
@@ -155,12 +223,12 @@ def status(settings: Settings) -> list[Status]:
             word = "healthy" if healthy else "starting"
         rows.append(
             Status(
-                name=name,
+                name=svc.name,
                 state=word,
                 pid=state.pid if state else None,
                 ports=state.ports if state else svc.ports,
                 version=state.version if state else svc.version,
-                log=svc.layout.log_file(name),
+                log=svc.layout.log_file(svc.name),
             )
         )
     return rows

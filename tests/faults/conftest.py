@@ -28,6 +28,13 @@ def private_stack() -> Iterator[Settings]:
         yield settings
 
 
+@pytest.fixture(scope="session")
+def private_cluster() -> Iterator[Settings]:
+    """A private stack whose Kafka is three brokers; topics at replication factor 3."""
+    with start_private_stack(brokers=3) as settings:
+        yield settings
+
+
 @pytest.fixture
 def shared_ns(stack: None) -> Iterator[FaultNamespace]:
     """A fresh namespace on the shared stack (for faults that leave the services running)."""

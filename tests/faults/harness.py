@@ -12,6 +12,7 @@ import os
 import random
 import re
 import subprocess
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from elasticsearch.helpers import scan
 
 from evaluation.dedup_stories.dataset import Item, stream
@@ -29,7 +31,7 @@ from newsflow.core.clients import es_client
 from newsflow.core.errors import PipelineError
 from newsflow.core.names import Names
 from newsflow.core.settings import Settings, load_settings
-from tests.support import VENV_BIN, Namespace, WorkerProcess, new_namespace, wait_for
+from tests.support import VENV_BIN, Namespace, WorkerProcess, new_namespace, run_newsflow, wait_for
 
 # Small batches: more batches, so more boundaries for a crash to fall between.
 BATCH_SIZE = 16
@@ -46,6 +48,7 @@ class FaultNamespace(Namespace):
             kafka_bootstrap=base.kafka_bootstrap,
             es_url=base.es_url,
             batch_size=BATCH_SIZE,
+            replication_factor=base.replication_factor,  # 3 on a private cluster
         )
         self.names = Names(self.settings.namespace)
         self.env = {
@@ -55,6 +58,7 @@ class FaultNamespace(Namespace):
             "NEWSFLOW_KAFKA_BOOTSTRAP": base.kafka_bootstrap,
             "NEWSFLOW_ES_URL": base.es_url,
             "NEWSFLOW_BATCH_SIZE": str(BATCH_SIZE),
+            "NEWSFLOW_REPLICATION_FACTOR": str(base.replication_factor),
             "NEWSFLOW_LOG_FORMAT": "text",
         }
         bootstrap_namespace(self.settings)
@@ -136,6 +140,37 @@ class Worker(WorkerProcess):
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+class HealthSampler(threading.Thread):
+    """``/healthz`` of a worker every 2 s until stopped: (code, reason or status) each."""
+
+    def __init__(self, worker: Worker) -> None:
+        super().__init__(daemon=True)
+        self.worker = worker
+        self.seen: list[tuple[int, str]] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(2.0):
+            try:
+                answer = httpx.get(f"{self.worker.url}/healthz", timeout=5)
+            except httpx.HTTPError as exc:
+                self.seen.append((0, type(exc).__name__))
+                continue
+            body = answer.json()
+            self.seen.append((answer.status_code, str(body.get("reason") or body.get("status"))))
+
+    def stop(self) -> list[tuple[int, str]]:
+        self.done.set()
+        self.join(timeout=30)
+        return self.seen
+
+
+def subscribe_to_everything(ns: FaultNamespace) -> None:
+    """A subscription that most articles match: an alert fired twice would show."""
+    done = run_newsflow(ns, "subscribe", "everything", "the OR a")
+    assert done.returncode == 0, done.stderr
 
 
 # --- the corpus ---------------------------------------------------------------------------
@@ -367,7 +402,5 @@ def reset_group_to_earliest(ns: FaultNamespace, timeout: float = 60) -> int:
 
 def assigned(worker: Worker) -> set[tuple[str, int]]:
     """The partitions ``worker`` says it consumes (its ``/healthz`` body)."""
-    import httpx
-
     body = httpx.get(f"{worker.url}/healthz", timeout=5).json()
     return {(p["topic"], p["partition"]) for p in body.get("partitions", [])}

@@ -1,5 +1,7 @@
 """A private Kafka + Elasticsearch for the tests that stop them: own home, own ports.
 
+:func:`private_cluster` makes the Kafka a cluster of three brokers (``stack up --brokers 3``).
+
 The shared stack serves every other engineer's tests; stopping it would break them. The
 private stack reuses the shared download cache through hard links (no second download) and
 leaves nothing behind, not even the tree Elasticsearch keeps under ``/var/lib/newsflow`` when
@@ -18,7 +20,9 @@ from pathlib import Path
 
 from newsflow.core.settings import Settings, load_settings
 from newsflow.stack import ensure_up, start_service, stop_service
+from newsflow.stack.cluster import PORT_STEP, bootstrap_servers
 from newsflow.stack.layout import Layout
+from newsflow.stack.process import port_in_use
 from tests.support import free_port
 
 
@@ -47,11 +51,34 @@ def private_settings(home: Path) -> Settings:
     )
 
 
+def cluster_settings(home: Path, brokers: int) -> Settings:
+    """Settings of a stack in ``home`` whose Kafka is ``brokers`` nodes, on free ports.
+
+    Node ``n`` listens on the base ports + 100·(n−1): bases whose every port is free.
+    """
+    while True:
+        broker, controller = free_port(), free_port()
+        ports = [base + PORT_STEP * n for base in (broker, controller) for n in range(brokers)]
+        if broker != controller and not any(port_in_use(port) for port in ports):
+            break
+    first = load_settings(kafka_bootstrap=f"localhost:{broker}")
+    return load_settings(
+        home=home,
+        kafka_brokers=brokers,
+        kafka_bootstrap=bootstrap_servers(first, brokers),
+        kafka_controller_port=controller,
+        replication_factor=min(3, brokers),
+        es_url=f"http://127.0.0.1:{free_port()}",
+        es_transport_port=free_port(),
+    )
+
+
 @contextmanager
-def private_stack() -> Iterator[Settings]:
-    """Kafka and Elasticsearch of our own, healthy; stopped and removed on exit."""
+def private_stack(brokers: int = 1) -> Iterator[Settings]:
+    """Kafka (of ``brokers`` nodes) and Elasticsearch of our own, healthy; stopped and removed
+    on exit."""
     home = Path(tempfile.mkdtemp(prefix="newsflow-faults-"))
-    settings = private_settings(home)
+    settings = private_settings(home) if brokers == 1 else cluster_settings(home, brokers)
     layout = Layout.of(settings)
     try:
         link_downloads(Layout.of(load_settings()).downloads, home)

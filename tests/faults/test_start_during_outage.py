@@ -14,7 +14,6 @@ everything once the service is back, without a restart. Two sizes:
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,16 +27,18 @@ from newsflow.stack import start_service, stop_service
 from tests.faults.harness import (
     Corpus,
     FaultNamespace,
+    HealthSampler,
     Worker,
     alert_count,
     assert_conserved,
     finish,
     labelled_stream,
     replaying,
+    subscribe_to_everything,
 )
 from tests.faults.proxy import EsFaultProxy
 from tests.faults.tcpproxy import TcpForwarder
-from tests.support import free_port, run_newsflow, wait_for
+from tests.support import free_port, wait_for
 
 SERVICE_NAMES = {"elasticsearch": "Elasticsearch", "kafka": "Kafka"}
 
@@ -60,37 +61,6 @@ def assert_waits_for(worker: Worker, service: str, timeout: float = 120) -> str:
     assert f"cannot reach {SERVICE_NAMES[service]}" in reason, reason
     assert worker.alive(), f"the worker exited: {worker.log_text()[-3000:]}"
     return reason
-
-
-class HealthSampler(threading.Thread):
-    """``/healthz`` of a worker every 2 s until stopped: (code, reason or status) each."""
-
-    def __init__(self, worker: Worker) -> None:
-        super().__init__(daemon=True)
-        self.worker = worker
-        self.seen: list[tuple[int, str]] = []
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        while not self.done.wait(2.0):
-            try:
-                answer = httpx.get(f"{self.worker.url}/healthz", timeout=5)
-            except httpx.HTTPError as exc:
-                self.seen.append((0, type(exc).__name__))
-                continue
-            body = answer.json()
-            self.seen.append((answer.status_code, str(body.get("reason") or body.get("status"))))
-
-    def stop(self) -> list[tuple[int, str]]:
-        self.done.set()
-        self.join(timeout=30)
-        return self.seen
-
-
-def subscribe_to_everything(ns: FaultNamespace) -> None:
-    """A subscription that most articles match: an alert fired twice would show."""
-    done = run_newsflow(ns, "subscribe", "everything", "the OR a")
-    assert done.returncode == 0, done.stderr
 
 
 # --- make test: a closed port that opens -----------------------------------------------
