@@ -160,14 +160,14 @@ class Adapter:
         messages = [Message.of(e) for e in events]
         metrics.MESSAGES_IN.labels(sid).inc(len(messages))
         started = time.monotonic()
-        items, rejected = self._parse(messages)
+        items, rejected = await self._parse(messages)
         out = await self.step(Batch(items, self.state))
         await self._send(out.emits, rejected + out.rejected)
         if self.flush is not None:
             await self.flush()
         metrics.STAGE_SECONDS.labels(sid).observe(time.monotonic() - started)
 
-    def _parse(
+    async def _parse(
         self, messages: Sequence[Message]
     ) -> tuple[list[tuple[Message, Any]], list[Rejected]]:
         model = self.stage.model
@@ -175,7 +175,9 @@ class Adapter:
             return [(m, m.value) for m in messages], []
         items: list[tuple[Message, Any]] = []
         rejected: list[Rejected] = []
-        for m in messages:
+        for n, m in enumerate(messages):
+            if n % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)  # a decision stage's batch is hundreds of records
             try:
                 items.append((m, codec.loads(model, m.value or b"")))
             except ValidationError as exc:
