@@ -102,9 +102,11 @@ def create_app(settings: Settings, stages: tuple[Stage, ...] = STAGES) -> tuple[
 
     runtime = Runtime(settings, names, send)
     progress = ProgressTracker()  # for /healthz: is every partition moving or caught up?
+    # Tables before agents, as Faust's own examples declare them.
+    tables = {s.table: _table(app, s.table) for s in stages if s.table is not None}
     for stage in stages:
         if stage.build is not None:
-            _add_stage(app, stage, runtime, topics, progress)
+            _add_stage(app, stage, runtime, topics, progress, tables.get(stage.table or ""))
     register_notifier(app, topics[names.alerts_topic], settings)
     healer = holes.HoleHealer()
 
@@ -147,20 +149,26 @@ def create_app(settings: Settings, stages: tuple[Stage, ...] = STAGES) -> tuple[
     return app, runtime
 
 
+def _table(app: faust.App, name: str) -> Any:
+    """A decision stage's state: JSON values in a changelog-backed table, so a crash loses
+    nothing. One partition (use_partitioner: the key needs no current event)."""
+    schema: Any = faust.Schema(key_serializer="json", value_serializer="json")
+    return app.Table(name, partitions=1, use_partitioner=True, schema=schema)
+
+
 def _add_stage(
-    app: faust.App, stage: Stage, runtime: Runtime, topics: dict[str, Any], progress: Any
+    app: faust.App,
+    stage: Stage,
+    runtime: Runtime,
+    topics: dict[str, Any],
+    progress: Any,
+    table: Any = None,
 ) -> None:
     """The agent of ``stage``: its step through the adapter, with its table if it has one."""
     assert stage.build is not None
-    state: Any = None
-    flush = None
-    if stage.table is not None:
-        # A decision stage's state: JSON values in a changelog-backed table, so a crash loses
-        # nothing. One partition (use_partitioner: the key needs no current event).
-        schema: Any = faust.Schema(key_serializer="json", value_serializer="json")
-        state = app.Table(stage.table, partitions=1, use_partitioner=True, schema=schema)
-        flush = lambda: app.producer.flush()  # noqa: E731 (the producer exists once started)
-    adapter = Adapter(stage, stage.build(runtime), runtime, state, flush)
+    # The table's changelog writes must be in Kafka before the batch is acked.
+    flush = None if table is None else (lambda: app.producer.flush())
+    adapter = Adapter(stage, stage.build(runtime), runtime, table, flush)
     settings = runtime.settings
     size, within = stage.size(settings.batch_size), stage.wait(settings.batch_within)
     run = agent_loop(adapter.handle, stage.id, size, within, progress)
