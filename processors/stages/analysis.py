@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from newsflow import __version__
 from processors.stages.cues import Context
 from processors.stages.datelines import dateline_places
 from processors.stages.entities import (
@@ -24,6 +23,7 @@ from processors.stages.language import detect_language
 from processors.stages.tables import table_names
 from processors.stages.topic_model import TopicModel, load_topic_model
 from processors.stages.topics import Taxonomy, TopicScore, load_taxonomy, tag_topics
+from processors.stages.versions import enrichment_versions
 
 # The NER model reads English; other languages are indexed without entities or topics.
 NER_LANGUAGES = frozenset({"en"})
@@ -62,15 +62,8 @@ class Analyzer:
 
     @property
     def versions(self) -> dict[str, str]:
-        """What enriched a document, so a later reprocess can redo what an upgrade changed."""
-        meta = self.nlp.meta
-        return {
-            "pipeline": __version__,
-            "model": f"{meta.get('lang', 'xx')}_{meta.get('name', '?')}-{meta.get('version', '?')}",
-            "aliases": self.aliases.version,
-            "taxonomy": self.taxonomy.version,
-            "topic_model": self.topic_model.version,
-        }
+        """What enriched a document (see :mod:`processors.stages.versions`)."""
+        return enrichment_versions(self.nlp.meta, self.aliases, self.taxonomy, self.topic_model)
 
     def analyze(self, texts: Sequence[Text], batch_size: int = 32) -> list[Analysis]:
         """One analysis per text, in order; NER only for English texts."""

@@ -10,9 +10,10 @@ import hashlib
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from processors.stages.words import plain_words
+
 _TRACKING = re.compile(r"^(utm_|mc_|fbclid$|gclid$|dclid$|msclkid$|igshid$|ref$|cmpid$)")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_WORDS = re.compile(r"\w+")
 # In UTF-8 bytes: Elasticsearch refuses an _id over 512 bytes, and refuses it for the whole
 # bulk request; alert ids add a prefix. 200 characters of emoji would be 800 bytes.
 _MAX_GIVEN_ID_BYTES = 200
@@ -46,7 +47,7 @@ def normalize_url(url: str) -> str | None:
 
 def normalize_content(text: str) -> str:
     """Lowercased words of ``text``, single-spaced: markup-free text to hash."""
-    return " ".join(_WORDS.findall(text.casefold()))
+    return " ".join(plain_words(text))
 
 
 def article_id(given_id: str | None, url: str | None, clean_body: str) -> str:

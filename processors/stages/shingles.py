@@ -19,6 +19,8 @@ import unicodedata
 import numpy as np
 import numpy.typing as npt
 
+from processors.stages.words import plain_words
+
 U64 = npt.NDArray[np.uint64]
 
 # Lead-ins that wire services and live pages put before the first sentence.
@@ -45,7 +47,6 @@ _TRAILER = re.compile(
     r"©.*|copyright\b.*|all rights reserved\.?)\s*$",
     re.IGNORECASE,
 )
-_PUNCTUATION = re.compile(r"[^\w\s]+")
 
 # Multiplier of the polynomial combine of word hashes (an odd 64-bit constant).
 _COMBINE = np.uint64(0x9E3779B97F4A7C15)
@@ -85,8 +86,7 @@ def normalize_for_hash(text: str) -> str:
     >>> normalize_for_hash("UPDATED 07:55 — The  Mayor's plan.\\nBy Jane Doe")
     'the mayor s plan'
     """
-    text = " ".join(content_lines(text)).casefold()
-    return " ".join(_PUNCTUATION.sub(" ", text).split())
+    return " ".join(plain_words(" ".join(content_lines(text))))
 
 
 _WORD_CACHE: dict[str, int] = {}

@@ -63,10 +63,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from processors.stages.timeindex import TimeIndex
+from processors.stages.words import singular
 from schemas.article import Article
 
 StoryState = MutableMapping[str, Any]
 
+# Story terms keep inner apostrophes and hyphens (why they differ from the other word splits:
+# processors.stages.words).
 _TOKEN = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]")
 # Numbers of three characters or more ("2013", "5.6", "20,000"): years, magnitudes, tolls
 # and sums tell one event from another of its kind; shorter ones (days, small counts) don't.
@@ -367,19 +370,8 @@ def _terms(text: str) -> list[str]:
     plurals folded to the singular; then the numbers of :data:`MIN_NUMBER_CHARS` or more."""
     words = (t.removesuffix("'s").removesuffix("’s") for t in _TOKEN.findall(text.casefold()))
     # "n't" is a contraction split off by tokenized text ("was n't"), never a topic word.
-    found = [_singular(t) for t in words if len(t) > 2 and t not in _STOPWORDS and t != "n't"]
+    found = [singular(t) for t in words if len(t) > 2 and t not in _STOPWORDS and t != "n't"]
     return found + [n for n in _NUMBER.findall(text) if len(n) >= MIN_NUMBER_CHARS]
-
-
-def _singular(word: str) -> str:
-    """A light plural fold ("ferries" -> "ferry", "trains" -> "train"), no stemming beyond."""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes", "zes")):
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
 
 
 @dataclass(frozen=True)

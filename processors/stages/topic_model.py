@@ -29,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from newsflow.core.errors import ConfigError
 from processors.stages.aliases import DEPLOY_DIR
-from processors.stages.topics import TopicScore, words
+from processors.stages.topics import TopicScore
+from processors.stages.words import folded_words
 from schemas import TOPIC_SLUGS
 
 MODELS_DIR = DEPLOY_DIR / "models"
@@ -102,8 +103,8 @@ def strip_citations(text: str) -> str:
 
 def model_text(title: str | None, body: str, text: TextSettings) -> list[str]:
     """The words a model reads: the title ``title_repeat`` times, then the body's lead."""
-    head = words(title or "")
-    lead = words(strip_citations(body))[: text.lead_words]
+    head = folded_words(title or "")
+    lead = folded_words(strip_citations(body))[: text.lead_words]
     return head * text.title_repeat + lead
 
 
@@ -124,8 +125,8 @@ def passages(title: str | None, body: str, text: TextSettings) -> list[list[str]
     """The n-gram features of each passage the model scores (one unless ``chunk_words``)."""
     if not text.chunk_words:
         return [features(title, body, text)]
-    head = words(title or "") * text.title_repeat
-    lead = words(strip_citations(body))[: text.lead_words]
+    head = folded_words(title or "") * text.title_repeat
+    lead = folded_words(strip_citations(body))[: text.lead_words]
     size = text.chunk_words
     chunks = [lead[i : i + size] for i in range(0, len(lead), size)] or [[]]
     return [ngrams(head + chunk, text.ngrams) for chunk in chunks]

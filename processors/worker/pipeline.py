@@ -13,12 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from newsflow.core.errors import InvalidArticle
-from processors.stages.analysis import Analysis, Text
+from processors.stages.analysis import Text
 from processors.stages.enrich import enrich
-from processors.stages.entities import EntityFacets
-from processors.stages.topics import TopicScore
 from processors.worker.nlp import NlpPool
-from schemas.article import Article, Entity
+from schemas.article import Article, Enrichment
 from schemas.work import Deduped
 
 log = logging.getLogger("newsflow.pipeline")
@@ -31,34 +29,15 @@ def unexpected(exc: Exception) -> InvalidArticle:
 
 
 def copy_enrichment(item: Deduped, original: dict[str, Any], now: datetime) -> Article:
-    """A duplicate's document: its own text, the first-seen copy's entities, topics, story."""
-    facets = EntityFacets(
-        persons=original.get("persons", []),
-        organizations=original.get("organizations", []),
-        locations=original.get("locations", []),
-        entities=[Entity.model_validate(e) for e in original.get("entities", [])],
-    )
-    topics = [TopicScore(slug, 0.0) for slug in original.get("topics", [])]
-    analysis = Analysis(
-        original.get("language") or "en",
-        facets,
-        topics,
-        original.get("tags", []),
-        original.get("topic_scores") or {},
-    )
-    article = enrich(
+    """A duplicate's document: its own text, the first-seen copy's enrichment and story."""
+    return Article.assemble(
         item.article,
-        analysis,
+        Enrichment.model_validate(original),
         ingested_at=item.first_seen or now,
         processed_at=now,
-        enriched_by=original.get("enriched_by", {}),
-    )
-    return article.model_copy(
-        update={
-            "is_duplicate": True,
-            "duplicate_of": item.duplicate_of,
-            "story_id": original.get("story_id"),
-        }
+        is_duplicate=True,
+        duplicate_of=item.duplicate_of,
+        story_id=original.get("story_id"),
     )
 
 

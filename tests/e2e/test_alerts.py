@@ -23,22 +23,23 @@ import httpx
 import pytest
 
 from newsflow.cli.offsets import end_offsets
-from newsflow.cli.subscriptions import kafka_send
+from newsflow.cli.subscriptions import build_subscription, kafka_send
+from newsflow.core.bootstrap import ensure_templates
 from newsflow.core.clients import async_es_client, kafka_options, kafka_producer
 from newsflow.core.errors import ConfigError
 from newsflow.core.retry import Backoff
-from processors.alerting.alerts import (
-    Batch,
-    Subscription,
-    check_query,
-    msearch_body,
-    needs,
-    string_query,
-)
+from processors.alerting import channels
+from processors.alerting.cache import SUBSCRIPTIONS_TTL_SECONDS
+from processors.alerting.channels.base import Channel, Context, Options, Outcome
+from processors.alerting.matching import Batch
 from processors.alerting.notify import Notifier, NotifyConfig
-from processors.alerting.stage import SUBSCRIPTIONS_TTL_SECONDS, AlertStage
+from processors.alerting.query import check_query, needs
+from processors.alerting.searches import msearch_body, string_query
+from processors.alerting.stage import AlertStage
+from processors.alerting.subscription import Subscription
 from producers.files import txt_article
 from schemas.article import Article
+from tests.faults.proxy import EsFaultProxy
 from tests.support import SAMPLE, VENV_BIN, Namespace, WorkerProcess, wait_for
 
 pytestmark = pytest.mark.stack
@@ -274,6 +275,38 @@ def test_a_subscription_made_while_batches_flow_catches_up(namespace: Namespace)
     assert set(alert_docs(ns)) == {"storm:004_storm_greer_warning", "storm:005_storm_greer_damage"}
 
 
+def test_alert_writes_refused_with_429_are_retried_until_each_is_stored_and_published_once(
+    namespace: Namespace,
+) -> None:
+    """The stage's bulk writes (create, then the published mark) through a proxy that
+    refuses half of the items and a third of the requests with 429."""
+    ns = namespace
+    subscribe(ns, "calvera", "Calvera")
+    articles = corpus(datetime.now(UTC))[:3]
+    proxy = EsFaultProxy(ns.settings.es_url, item_share=0.5, request_share=0.3, seed=14).start()
+    via_proxy = ns.settings.model_copy(update={"es_url": proxy.url})
+
+    async def scenario(sink: Sink) -> int:
+        es = async_es_client(via_proxy)
+        send = kafka_send(sink.producer, ns.names.alerts_topic)
+        sink.stage = AlertStage(es, ns.names, ns.settings, send)
+        sink.stage.backoff = Backoff(base=0.05, cap=0.2)
+        try:
+            return await sink.feed(articles)
+        finally:
+            await es.close()
+
+    try:
+        fired = run(ns, scenario)
+    finally:
+        proxy.stop()
+    assert proxy.stats.items_rejected > 0 and proxy.stats.requests_rejected > 0, proxy.stats
+    docs = alert_docs(ns)
+    assert fired == 3 and set(docs) == {f"calvera:{a.id}" for a in articles}
+    assert {d["delivery"]["status"] for d in docs.values()} == {"published"}
+    assert sorted(key for key, _ in topic_records(ns)) == sorted(docs), "each alert sent once"
+
+
 # --- refused subscriptions ----------------------------------------------------------------------
 
 
@@ -287,6 +320,8 @@ def test_a_subscription_made_while_batches_flow_catches_up(namespace: Namespace)
         (["bad", "strike~4"], "at most 2 edits"),
         (["bad", "x", "--topic", "gossip"], "topics.0: Input should be"),
         (["bad:id", "x"], "no ':'"),
+        (["bad", "x", "--channel", "slack"], "channels: unknown channel 'slack' (channels: "),
+        (["bad", "x", "--channel", "webhook"], "channels: channel 'webhook' needs option url"),
     ],
 )
 def test_bad_subscriptions_are_refused_and_never_stored(
@@ -428,6 +463,65 @@ def test_over_the_throttle_alerts_go_out_in_one_digest(
     digest = webhook.posts[1]
     assert digest["text"].startswith("[calvera] 2 more matching articles (throttled):")
     assert len(digest["alert_ids"]) == 2
+
+
+class Recorder:
+    """A throwaway delivery channel, ``recorder``, that requires an ``inbox`` and keeps what
+    it is given; its first ``failures`` deliveries fail (retried like a webhook's)."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.got: list[tuple[dict[str, str], dict[str, Any]]] = []
+        self.failures = failures
+
+    async def deliver(self, context: Context, options: Options, payload: dict[str, Any]) -> Outcome:
+        if self.failures:
+            self.failures -= 1
+            return Outcome(False, error="inbox full")
+        self.got.append((dict(options), payload))
+        return Outcome(True)
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    found = Recorder(failures=1)
+    channels.register(
+        Channel("recorder", "keeps alerts", frozenset({"inbox"}), deliver=found.deliver)
+    )
+    yield found
+    del channels.CHANNELS["recorder"]
+
+
+def test_a_registered_channel_delivers_the_alerts_of_subscriptions_naming_it(
+    namespace: Namespace, recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    ns = namespace
+    ensure_templates(ns.settings, ns.names)
+    fields = {"id": "storm", "query": '"Storm Greer"', "throttle": "none",
+              "channels": {"recorder": {"inbox": "ops"}, "log": {}}}  # fmt: skip
+    sub = build_subscription(fields, datetime.now(UTC))
+    ns.es.index(index=ns.names.subscriptions_index, id=sub.id, document=sub.model_dump(mode="json"))
+    # A subscription stored with a channel no longer registered is left out, with its reason.
+    stale = {**sub.model_dump(mode="json"), "id": "stale", "channels": {"slack": {}}}
+    ns.es.index(index=ns.names.subscriptions_index, id="stale", document=stale, refresh=True)
+    assert run(ns, lambda sink: sink.feed(corpus(datetime.now(UTC))[3:5])) == 2
+    assert "subscription ignored: channels: unknown channel 'slack'" in caplog.text
+
+    def delivered() -> bool:
+        docs = alert_docs(ns).values()
+        return all(d["delivery"]["status"] == "sent" for d in docs)
+
+    deliver(ns, until=delivered)
+    assert sorted(p["alert_id"] for _, p in recorder.got) == [
+        "storm:004_storm_greer_warning", "storm:005_storm_greer_damage"
+    ]  # fmt: skip
+    assert all(options == {"inbox": "ops"} for options, _ in recorder.got)
+    assert recorder.got[0][1]["text"].startswith("[storm] ")
+    for doc in alert_docs(ns).values():
+        by_channel = doc["deliveries"]
+        assert set(by_channel) == {"recorder", "log"}, "each delivery channel has its state"
+        assert by_channel["log"]["attempts"] == 1
+    attempts = sorted(d["deliveries"]["recorder"]["attempts"] for d in alert_docs(ns).values())
+    assert attempts == [1, 2], "the failed delivery was retried on its channel only"
 
 
 # --- through a real worker ----------------------------------------------------------------------

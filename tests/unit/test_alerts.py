@@ -10,30 +10,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from newsflow.core.errors import ConfigError
-from processors.alerting import alerts
-from processors.alerting.alerts import (
-    Batch,
-    Needs,
-    Subscription,
-    Throttle,
-    admit,
-    alert_id,
-    alert_text,
-    alerts_from_hits,
+from processors.alerting import searches
+from processors.alerting.channels.webhook import mask_url
+from processors.alerting.matching import Batch, alert_id, alerts_from_hits, failure_of, matched
+from processors.alerting.query import MAX_CLAUSES, Needs, check_query, needs
+from processors.alerting.searches import (
     backfill_search,
-    check_query,
     chunks,
-    digest_text,
-    failure_of,
-    mask_url,
     match_search,
-    matched,
     named_clause,
-    needs,
-    parse_throttle,
     recent_search,
     subscription_filters,
 )
+from processors.alerting.subscription import Subscription, Throttle, parse_throttle
+from processors.alerting.texts import alert_text, digest_text
+from processors.alerting.throttle import admit
 
 T0 = datetime(2026, 11, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -100,7 +91,7 @@ def test_any_text_is_either_accepted_or_refused_cleanly(query: str) -> None:
     except ConfigError as exc:
         assert "\n" not in str(exc)
     else:
-        assert 0 <= info.clauses <= alerts.MAX_CLAUSES
+        assert 0 <= info.clauses <= MAX_CLAUSES
 
 
 def test_a_batch_keeps_only_articles_holding_what_a_query_needs() -> None:
@@ -158,7 +149,8 @@ def test_subscription_time_is_utc_milliseconds_and_ids_cannot_hold_colons() -> N
         sub(id="a:b")
     with pytest.raises(ValueError, match="http"):
         sub(webhook="ftp://example.org/x")
-    assert sub(webhook="https://hooks.example.org/T/B/x").webhook
+    hooked = sub(webhook="https://hooks.example.org/T/B/x")
+    assert hooked.channels == {"webhook": {"url": "https://hooks.example.org/T/B/x"}}
 
 
 @pytest.mark.parametrize(
@@ -234,8 +226,8 @@ def test_chunks_keep_every_subscription_in_order_within_bounds() -> None:
     parts = chunks(subs)
     assert [s.id for part in parts for s in part] == [s.id for s in subs]
     for part in parts:
-        assert len(part) <= alerts.CHUNK_MAX_SUBSCRIPTIONS
-        assert len(part) == 1 or sum(alerts.weight(s) for s in part) <= alerts.CHUNK_MAX_WEIGHT
+        assert len(part) <= searches.CHUNK_MAX_SUBSCRIPTIONS
+        assert len(part) == 1 or sum(searches.weight(s) for s in part) <= searches.CHUNK_MAX_WEIGHT
 
 
 def doc(**fields: Any) -> dict[str, Any]:
@@ -319,12 +311,15 @@ def test_per_story_alerts_take_the_first_ingested_article_of_each_story() -> Non
 
 
 def test_admit_counts_per_fixed_window_and_resets() -> None:
-    s = sub(throttle={"max": 2, "window_seconds": 60})
-    sent: dict[str, tuple[float, int]] = {}
-    assert [admit(sent, s, t) for t in (600, 610, 620, 659)] == [True, True, False, False]
-    assert admit(sent, s, 660)  # next window
-    unlimited = sub(id="s2", throttle=None)
-    assert all(admit(sent, unlimited, 600) for _ in range(100))
+    throttle = Throttle(max=2, window_seconds=60)
+    sent: dict[tuple[str, str], tuple[float, int]] = {}
+    key = ("s1", "webhook")
+    assert [admit(sent, key, throttle, t) for t in (600, 610, 620, 659)] == [
+        True, True, False, False
+    ]  # fmt: skip
+    assert admit(sent, ("s1", "log"), throttle, 620), "each channel has its own window"
+    assert admit(sent, key, throttle, 660)  # next window
+    assert all(admit(sent, ("s2", "webhook"), None, 600) for _ in range(100))
 
 
 def test_texts_are_slack_compatible() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from newsflow.cli.subscriptions import build_subscription, parse_file, plan_load, validation_error
 from newsflow.core.errors import ConfigError
-from processors.alerting.alerts import Throttle
+from processors.alerting.subscription import Throttle
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
