@@ -10,7 +10,7 @@ from typing import Any
 from benchmarks.corpus import BenchArticle
 from processors.stages.decode import clean_article
 from processors.worker.nlp import NlpPool, load_model
-from processors.worker.pipeline import Enricher, Message
+from processors.worker.pipeline import Enricher
 from schemas.raw import RawArticle
 from schemas.work import Deduped
 
@@ -28,10 +28,9 @@ async def _stage(items: list[Deduped], processes: int, batch: int) -> float:
     pool = NlpPool(processes)
     await pool.warm_up()
     enricher = Enricher(pool)
-    messages = [Message(None, None, "bench", 0, n) for n in range(len(items))]
     started = time.perf_counter()
     for i in range(0, len(items), batch):
-        await enricher.enrich_batch(items[i : i + batch], messages[i : i + batch])
+        await enricher.enrich_batch(items[i : i + batch])
     elapsed = time.perf_counter() - started
     pool.close()
     return len(items) / elapsed

@@ -115,7 +115,7 @@ def offline(
     from processors.stages.decode import decode
     from processors.stages.enrich import enrich
     from processors.worker.nlp import load_model
-    from processors.worker.runtime import MAX_MESSAGE_BYTES
+    from processors.worker.steps.clean import MAX_MESSAGE_BYTES
 
     clean = [decode(json.dumps(i.raw()).encode(), MAX_MESSAGE_BYTES) for i in items]
     seen: dict[str, Any] = {}

@@ -22,8 +22,8 @@ only once every message of it has a confirmed outcome: a record acknowledged by 
 next topic, a document acknowledged by Elasticsearch, a confirmed dead letter. Hence:
 
     for the worker's consumer group, every partition of every stage topic
-    (:attr:`Names.stage_topics`: .raw, .dedup, .work, .duplicates, .stories, .enriched,
-    .deadletter, .alerts) has committed offset == end offset
+    (:func:`processors.worker.topology.stage_topics`: .raw, .dedup, .work, .duplicates,
+    .stories, .enriched, .indexed, .deadletter, .alerts) has committed offset == end offset
 
 means every raw message went through every stage, and its document or dead letter was
 acknowledged by Elasticsearch. This holds only if the committed offsets are read BEFORE the
@@ -56,6 +56,7 @@ from newsflow.core.clients import es_client
 from newsflow.core.errors import PipelineError
 from newsflow.core.names import Names
 from newsflow.core.settings import Settings
+from processors.worker.topology import stage_topics
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ class Probe:
         A forced refresh each poll costs Elasticsearch CPU the pipeline being watched needs;
         it is only needed to make the final counts exact.
         """
-        stages = self.names.stage_topics
+        stages = stage_topics(self.names)
         parts = read_lag(self.offsets, self.names.app_id, list(stages))
         lag: dict[str, int] = {}
         for topic, stage in stages.items():  # pipeline order

@@ -24,6 +24,7 @@ def status(as_json: bool, wait: bool) -> None:
     from newsflow.core.clients import es_client
     from newsflow.core.names import Names
     from newsflow.core.webport import web_port_of
+    from processors.worker.topology import stage_topics
 
     settings = load_settings()
     names = Names(settings.namespace)
@@ -39,7 +40,7 @@ def status(as_json: bool, wait: bool) -> None:
             es.close()
 
     snap, members, summary = maybe_waiting(wait, look, "status")
-    stage_of = names.stage_topics
+    stage_of = stage_topics(names)
     order = list(stage_of)
     partitions = sorted(snap.partitions, key=lambda p: (order.index(p.topic), p.partition))
     workers = [

@@ -1,12 +1,18 @@
 """Prometheus metrics of a worker.
 
-Label ``stage`` uses the stage ids of :mod:`newsflow.core.names`."""
+Label ``stage`` is a stage id of :mod:`processors.worker.topology`; the stage adapter
+(:mod:`processors.worker.adapter`) counts messages in and out, seconds and dead letters of
+every stage."""
 
 from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES_IN = Counter("newsflow_messages_in", "Messages read by a stage.", ["stage"])
+MESSAGES_OUT = Counter(
+    "newsflow_messages_out", "Records a stage sent on, by topic.", ["stage", "topic"]
+)
+# What some stages decided (dedup_new, dedup_exact, ..., nlp, sink: documents indexed).
 ARTICLES_OUT = Counter("newsflow_articles_out", "Articles a stage passed on.", ["stage"])
 DEAD_LETTERS = Counter("newsflow_dead_letters", "Messages dead-lettered.", ["stage", "error"])
 BULK_RETRIES = Counter("newsflow_bulk_retries", "Elasticsearch bulk requests retried.", ["index"])

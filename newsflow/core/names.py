@@ -1,11 +1,12 @@
-"""Every topic, index, consumer group and stage name, derived once from the namespace."""
+"""Every topic, index and consumer group name, derived once from the namespace.
+
+The stages (which agent reads which topic, what it may emit) are declared in
+:mod:`processors.worker.topology`, checked against the topics and partitions here.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-# Stage ids: the same string names the agent, the log field ``stage`` and metric labels.
-STAGES = ("decode", "clean", "dedup", "nlp", "topics", "stories", "sink", "alerts")
 
 
 @dataclass(frozen=True)
@@ -87,22 +88,9 @@ class Names:
         return f"{self.namespace}.stories"
 
     @property
-    def stage_topics(self) -> dict[str, str]:
-        """Every topic the worker group consumes, in pipeline order, with the agent reading it.
-
-        These names are the agents' names in ``processors.worker.app`` (and ``notify``), so that
-        ``newsflow status`` can say at which stage an article is.
-        """
-        return {
-            self.raw_topic: "clean",
-            self.dedup_topic: "dedup",
-            self.work_topic: "nlp",
-            self.duplicates_topic: "copies",
-            self.stories_topic: "stories",
-            self.enriched_topic: "sink",
-            self.deadletter_topic: "deadletters",
-            self.alerts_topic: "notify",
-        }
+    def indexed_topic(self) -> str:
+        """Articles the sink has just indexed (not the copies), to alert matching."""
+        return f"{self.namespace}.indexed"
 
     @property
     def topics(self) -> tuple[str, ...]:
@@ -111,7 +99,13 @@ class Names:
 
     def topic_partitions(self, partitions: int) -> dict[str, int]:
         """Every topic of the namespace with its partition count."""
-        spread = (self.raw_topic, self.work_topic, self.duplicates_topic, self.enriched_topic)
+        spread = (
+            self.raw_topic,
+            self.work_topic,
+            self.duplicates_topic,
+            self.enriched_topic,
+            self.indexed_topic,
+        )
         single = (self.dedup_topic, self.stories_topic)
         public = (self.alerts_topic, self.deadletter_topic)
         return {

@@ -1,8 +1,10 @@
 """Backoff for transient failures (exponential, capped, jittered), batch retries, and
 waiting for a service that cannot be reached yet.
 
-One retry loop (:func:`retrying`) serves both: a batch retried until its handler returns
-(:func:`until_done`), and a start-up step retried while Kafka or Elasticsearch is
+One retry loop (:func:`retrying`) serves every loop of the worker: a batch retried until its
+handler returns (:func:`until_done`), a send or a bulk write retried while its service says
+"not now" (:func:`retry_if`, with the rules of :mod:`newsflow.core.transient`), a copy polling
+for its first copy (:func:`poll`), and a start-up step retried while Kafka or Elasticsearch is
 unreachable (:func:`until_reachable`).
 """
 
@@ -59,6 +61,53 @@ async def retrying(call: Callable[[], Awaitable[T]], backoff: Backoff, on_error:
             on_error(exc, attempt, delay)
             await asyncio.sleep(delay)
             attempt += 1
+
+
+def retry_if(
+    transient: Callable[[BaseException], bool],
+    what: str,
+    count: Callable[[], None] = lambda: None,
+    logger: logging.Logger = log,
+    **fields: Any,
+) -> OnError:
+    """An ``on_error`` that re-raises what ``transient`` does not accept, and otherwise counts
+    the retry (``count``, as it happens: during an outage the call does not return, and the
+    retries are what an operator sees on /metrics) and logs one line about ``what``."""
+
+    def on_error(exc: Exception, attempt: int, delay: float) -> None:
+        if not transient(exc):
+            raise exc
+        count()
+        logger.warning(
+            "%s will be retried",
+            what,
+            extra={**fields, "attempt": attempt + 1, "delay_s": round(delay, 2), "why": repr(exc)},
+        )
+
+    return on_error
+
+
+class NotYet(Exception):
+    """Raised by a :func:`poll` check: what it waits for is not there yet."""
+
+
+async def poll(check: Callable[[], Awaitable[bool]], backoff: Backoff, seconds: float) -> bool:
+    """``await check()`` until it returns True (then True) or ``seconds`` have passed (then
+    False), sleeping ``backoff`` between checks. An error of ``check`` is raised."""
+    deadline = time.monotonic() + seconds
+
+    async def once() -> bool:
+        if await check():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        raise NotYet
+
+    def again(exc: Exception, attempt: int, delay: float) -> None:
+        if not isinstance(exc, NotYet):
+            raise exc
+
+    return await retrying(once, backoff, again)
 
 
 async def until_done(

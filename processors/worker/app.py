@@ -1,13 +1,8 @@
-"""The Faust app: thin agents around the stage handlers of :class:`Runtime`.
+"""The Faust app: one agent per row of :mod:`processors.worker.topology`, each running its
+stage's step through :mod:`processors.worker.adapter`; the ``notify`` agent of
+:mod:`processors.alerting.notify`; ``/healthz`` and ``/metrics``.
 
-::
-
-    raw ─clean─► dedup (1 partition) ─dedup─► work ─nlp─► stories (1 partition) ─stories─►
-        enriched ─sink─► <ns>-articles ─alerts─► <ns>-alerts, <ns>.alerts ─notify─► webhooks
-    dedup ─► duplicates ─copies (enrichment of the first-seen copy)─► enriched
-    every stage ─► deadletter ─deadletters─► <ns>-deadletter
-
-Each agent takes batches with ``noack_take`` and acks them only after the handler has
+Each agent takes batches with ``noack_take`` and acks them only after the adapter has
 confirmed every outcome: an exception or a crash leaves the offsets uncommitted, so the
 batch is read again, and every write is idempotent (keyed by stable ids, decisions stored
 per article id).
@@ -23,13 +18,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from newsflow.core import webport
 from newsflow.core.names import Names
-from newsflow.core.retry import Backoff, until_done
 from newsflow.core.settings import Settings
 from newsflow.core.webauth import token_middleware
 from processors.alerting.notify import register_notifier
 from processors.worker import holes, patches, undecodable
-from processors.worker.health import ProgressTracker, observe, offsets_of, record_lag
+from processors.worker.adapter import Adapter, agent_loop
+from processors.worker.health import ProgressTracker, observe, record_lag
 from processors.worker.runtime import Runtime
+from processors.worker.topology import STAGES, Stage
 
 # See the producer settings in create_app (measured by ``make bench``, docs/SCALING.md).
 PRODUCER_LINGER_SECONDS = 0.005
@@ -60,7 +56,7 @@ def _credentials(settings: Settings) -> Any:
     return None
 
 
-def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
+def create_app(settings: Settings, stages: tuple[Stage, ...] = STAGES) -> tuple[faust.App, Runtime]:
     """The worker's Faust app for ``settings.namespace`` and its runtime."""
     names = Names(settings.namespace)
     datadir = settings.home / "faust" / settings.namespace
@@ -105,50 +101,12 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
         return await topics[topic].send(key=key, value=value)
 
     runtime = Runtime(settings, names, send)
-    # The decision stages' state: JSON values in changelog-backed tables, so a crash loses
-    # nothing. One partition each (use_partitioner: the key needs no current event).
-    schema: Any = faust.Schema(key_serializer="json", value_serializer="json")
-    dedup_state = app.Table("dedup", partitions=1, use_partitioner=True, schema=schema)
-    story_state = app.Table("stories", partitions=1, use_partitioner=True, schema=schema)
-    batch, within = settings.batch_size, settings.batch_within
-
     progress = ProgressTracker()  # for /healthz: is every partition moving or caught up?
-
-    retry_backoff = Backoff(base=1.0, cap=60.0)
-
-    def agent(topic: str, name: str, size: int, wait: float) -> Any:
-        """An agent that hands batches to ``handle`` and acks them after it returns."""
-
-        def register(handle: Any) -> Any:
-            async def run(stream: Any) -> None:
-                async for events in stream.noack_take(size, within=wait):
-                    progress.received(offsets_of(events))
-                    await until_done(handle, events, name, retry_backoff)
-                    for event in events:
-                        await stream.ack(event)
-                    progress.acked(offsets_of(events))
-
-            run.__name__ = name
-            return app.agent(topics[topic], name=name)(run)
-
-        return register
-
-    async def durable(handle: Any, events: Any, state: Any) -> None:
-        await handle(events, state)
-        # The table's changelog writes must be in Kafka before the batch is acked.
-        await app.producer.flush()
-
-    agent(names.raw_topic, "clean", batch, within)(runtime.handle_raw)
-    agent(names.dedup_topic, "dedup", 8 * batch, min(within, 0.1))(
-        lambda events: durable(runtime.handle_dedup, events, dedup_state)
-    )
-    agent(names.work_topic, "nlp", batch, within)(runtime.handle_work)
-    agent(names.duplicates_topic, "copies", batch, within)(runtime.handle_duplicates)
-    agent(names.stories_topic, "stories", 8 * batch, min(within, 0.1))(
-        lambda events: durable(runtime.handle_stories, events, story_state)
-    )
-    agent(names.enriched_topic, "sink", 4 * batch, within)(runtime.handle_enriched)
-    agent(names.deadletter_topic, "deadletters", batch, within)(runtime.handle_dead_letters)
+    # Tables before agents, as Faust's own examples declare them.
+    tables = {s.table: _table(app, s.table) for s in stages if s.table is not None}
+    for stage in stages:
+        if stage.build is not None:
+            _add_stage(app, stage, runtime, topics, progress, tables.get(stage.table or ""))
     register_notifier(app, topics[names.alerts_topic], settings)
     healer = holes.HoleHealer()
 
@@ -189,3 +147,29 @@ def create_app(settings: Settings) -> tuple[faust.App, Runtime]:
         return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
 
     return app, runtime
+
+
+def _table(app: faust.App, name: str) -> Any:
+    """A decision stage's state: JSON values in a changelog-backed table, so a crash loses
+    nothing. One partition (use_partitioner: the key needs no current event)."""
+    schema: Any = faust.Schema(key_serializer="json", value_serializer="json")
+    return app.Table(name, partitions=1, use_partitioner=True, schema=schema)
+
+
+def _add_stage(
+    app: faust.App,
+    stage: Stage,
+    runtime: Runtime,
+    topics: dict[str, Any],
+    progress: Any,
+    table: Any = None,
+) -> None:
+    """The agent of ``stage``: its step through the adapter, with its table if it has one."""
+    assert stage.build is not None
+    # The table's changelog writes must be in Kafka before the batch is acked.
+    flush = None if table is None else (lambda: app.producer.flush())
+    adapter = Adapter(stage, stage.build(runtime), runtime, table, flush)
+    settings = runtime.settings
+    size, within = stage.size(settings.batch_size), stage.wait(settings.batch_within)
+    run = agent_loop(adapter.handle, stage.id, size, within, progress)
+    app.agent(topics[getattr(runtime.names, stage.reads)], name=stage.id)(run)

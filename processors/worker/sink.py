@@ -7,14 +7,13 @@ per-item failures (a document the mapping rejects) come back as reasons, to be d
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from newsflow.core import metrics, transient
-from newsflow.core.retry import Backoff
+from newsflow.core.retry import Backoff, retry_if, retrying
 
 log = logging.getLogger("newsflow.sink")
 
@@ -54,40 +53,55 @@ class BulkSink:
 
     async def _write(self, docs: list[tuple[str, dict[str, Any]]], result: BulkResult) -> None:
         pending = docs
-        attempt = 0
-        while pending:
-            try:
-                response = await self.es.bulk(operations=self._operations(pending), refresh=False)
-            except Exception as exc:  # connection refused, timeouts, 429/5xx on the request
-                if transient.elasticsearch(exc):
-                    attempt = await self._wait(attempt, result, repr(exc))
-                    continue
-                refusal = _refused_request(exc)
-                if refusal is None:
-                    raise
-                # One document can fail the whole request (an _id over 512 bytes, a body
-                # over http.max_content_length): halve until it stands alone, reject it.
-                if len(pending) == 1:
-                    result.rejected[pending[0][0]] = refusal
-                    return
-                half = len(pending) // 2
-                await self._write(pending[:half], result)
-                await self._write(pending[half:], result)
-                return
-            retry: list[tuple[str, dict[str, Any]]] = []
-            for (doc_id, doc), item in zip(pending, response["items"], strict=True):
-                failure = _item_error(item)
-                if failure is None:
-                    result.indexed += 1
-                elif transient.http_status(failure[0]):
-                    retry.append((doc_id, doc))
-                else:
-                    result.rejected[doc_id] = (failure[1], failure[2])
-            pending = retry
+
+        async def attempt() -> None:
+            nonlocal pending
+            pending = await self._bulk(pending, result)
             if pending:
-                attempt = await self._wait(
-                    attempt, result, f"{len(pending)} items rejected for now"
-                )
+                raise _ItemsNotNow(f"{len(pending)} items rejected for now")
+
+        def count() -> None:
+            result.retries += 1
+            metrics.BULK_RETRIES.labels(self.index).inc()
+
+        transient_failure = retry_if(
+            lambda exc: isinstance(exc, _ItemsNotNow) or transient.elasticsearch(exc),
+            f"bulk write to {self.index}",
+            count,
+            log,
+            stage="sink",
+        )
+        await retrying(attempt, self.backoff, transient_failure)
+
+    async def _bulk(
+        self, docs: list[tuple[str, dict[str, Any]]], result: BulkResult
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """One bulk request; returns the documents to send again (transient item failures)."""
+        try:
+            response = await self.es.bulk(operations=self._operations(docs), refresh=False)
+        except Exception as exc:  # connection refused, timeouts, 429/5xx on the request
+            refusal = _refused_request(exc)
+            if refusal is None:
+                raise  # transient (retried by _write) or a bug
+            # One document can fail the whole request (an _id over 512 bytes, a body over
+            # http.max_content_length): halve until it stands alone, reject it.
+            if len(docs) == 1:
+                result.rejected[docs[0][0]] = refusal
+                return []
+            half = len(docs) // 2
+            await self._write(docs[:half], result)
+            await self._write(docs[half:], result)
+            return []
+        retry: list[tuple[str, dict[str, Any]]] = []
+        for (doc_id, doc), item in zip(docs, response["items"], strict=True):
+            failure = _item_error(item)
+            if failure is None:
+                result.indexed += 1
+            elif transient.http_status(failure[0]):
+                retry.append((doc_id, doc))
+            else:
+                result.rejected[doc_id] = (failure[1], failure[2])
+        return retry
 
     def _operations(self, docs: Sequence[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
         ops: list[dict[str, Any]] = []
@@ -96,19 +110,9 @@ class BulkSink:
             ops.append(doc)
         return ops
 
-    async def _wait(self, attempt: int, result: BulkResult, why: str) -> int:
-        delay = self.backoff.delay(attempt)
-        result.retries += 1
-        # Counted now, not when the write returns: during an outage it does not return, and
-        # the retries are what an operator must see on /metrics.
-        metrics.BULK_RETRIES.labels(self.index).inc()
-        log.warning(
-            "bulk write to %s will be retried",
-            self.index,
-            extra={"stage": "sink", "attempt": attempt + 1, "delay_s": round(delay, 2), "why": why},
-        )
-        await asyncio.sleep(delay)
-        return attempt + 1
+
+class _ItemsNotNow(Exception):
+    """Some items of a bulk request were refused for now (429, 5xx): send them again."""
 
 
 def _refused_request(exc: Exception) -> tuple[str, str] | None:

@@ -73,7 +73,7 @@ def test_dead_letters_are_listed_and_requeued_by_id_with_their_original_bytes(
     letters = _listed(namespace)
     assert sorted(r["error"] for r in letters) == ["not_json", "not_utf8"]
     for row in letters:
-        assert row["stage"] == "decode" and row["topic"] == namespace.names.raw_topic
+        assert row["stage"] == "clean" and row["topic"] == namespace.names.raw_topic
         assert row["reason"] and row["failed_at"] and row["requeued_at"] is None
         assert row["id"] == f"{row['topic']}:{row['partition']}:{row['offset']}"
     binary = next(r for r in letters if r["error"] == "not_utf8")

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import pytest
 
 from processors.stages import dedup, minhash
-from processors.worker.pipeline import Message, Rejected, prepare
-from processors.worker.runtime import MAX_MESSAGE_BYTES
+from processors.worker.steps.clean import prepare
 from producers.files import read_corpus
+from schemas.work import Prepared
 from tests.support import SAMPLE, VENV_BIN, Namespace
 
 pytestmark = pytest.mark.stack
@@ -45,9 +45,9 @@ def corpus_counts() -> tuple[int, int, int]:
     state: dict[str, object] = {}
     flagged: dict[str, bool] = {}
     dead = 0
-    for n, record in enumerate(read_corpus([SAMPLE])):
-        outcome = prepare(Message(record.value, record.key, "raw", 0, n), MAX_MESSAGE_BYTES)
-        if isinstance(outcome, Rejected):
+    for record in read_corpus([SAMPLE]):
+        outcome = prepare(record.value)
+        if not isinstance(outcome, Prepared):
             dead += 1
             continue
         article = outcome.article

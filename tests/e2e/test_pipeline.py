@@ -94,7 +94,7 @@ def test_malformed_messages_become_dead_letters_and_good_ones_around_them_are_in
     assert sorted(d["error"] for d in letters) == sorted(BAD.values())
     for letter in letters:
         assert letter["reason"] and letter["topic"] == namespace.names.raw_topic
-        assert letter["stage"] == "decode"
+        assert letter["stage"] == "clean"
         assert letter["offset"] >= 0 and letter["failed_at"]
     binary = next(d for d in letters if d["error"] == "not_utf8")
     assert binary["value_encoding"] == "base64"

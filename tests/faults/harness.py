@@ -31,6 +31,7 @@ from newsflow.core.clients import es_client
 from newsflow.core.errors import PipelineError
 from newsflow.core.names import Names
 from newsflow.core.settings import Settings, load_settings
+from processors.worker.topology import stage_topics
 from tests.support import VENV_BIN, Namespace, WorkerProcess, new_namespace, run_newsflow, wait_for
 
 # Small batches: more batches, so more boundaries for a crash to fall between.
@@ -68,7 +69,7 @@ class FaultNamespace(Namespace):
     def consumed_topics(self) -> list[str]:
         """Every topic the worker group reads (the raw input and the stages in between)."""
         # Not .alerts: a rewind of these offsets must not send the webhooks again.
-        return [t for t in self.names.stage_topics if t != self.names.alerts_topic]
+        return [t for t in stage_topics(self.names) if t != self.names.alerts_topic]
 
     def lag(self) -> dict[tuple[str, int], int]:
         """Uncommitted messages per partition of every consumed topic (only non-zero ones)."""

@@ -131,5 +131,5 @@ def test_sigkill_after_bulk_success_and_mid_stream_loses_and_repeats_nothing(
     figures = run_with_kills(shared_ns, proxy, worker, path, kills, seed=kills)
     outcome = assert_conserved(shared_ns, ids, dead=len(POISON))
     letters = {(d["topic"], d["stage"]) for d in shared_ns.dead_letters()}
-    assert letters == {(shared_ns.names.raw_topic, "decode")}, letters
+    assert letters == {(shared_ns.names.raw_topic, "clean")}, letters
     record(outcome.figures(**figures))

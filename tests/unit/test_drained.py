@@ -8,6 +8,7 @@ from newsflow.cli.drained import Snapshot
 from newsflow.cli.offsets import read_lag
 from newsflow.core.names import Names
 from newsflow.core.settings import load_settings
+from processors.worker.topology import stage_topics
 
 
 class RecordingReader:
@@ -40,7 +41,7 @@ def test_every_topic_an_agent_reads_is_a_stage_topic(tmp_path: Path) -> None:
     settings = load_settings(namespace="unit", home=tmp_path)
     app, _ = create_app(settings)
     consumed = {agent.channel.get_topic_name(): name for name, agent in app.agents.items()}
-    assert consumed == Names("unit").stage_topics
+    assert consumed == stage_topics(Names("unit"))
 
 
 def test_a_snapshot_says_drained_or_where_articles_are() -> None:

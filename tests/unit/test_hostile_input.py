@@ -26,8 +26,7 @@ from newsflow.core.errors import InvalidArticle
 from processors.stages.clean import clean_body, clean_text, clean_title
 from processors.stages.deadletter import dead_letter
 from processors.stages.decode import decode
-from processors.worker.pipeline import Message, Rejected, prepare
-from processors.worker.runtime import MAX_MESSAGE_BYTES
+from processors.worker.steps.clean import MAX_MESSAGE_BYTES, prepare
 from producers.files import read_file
 from schemas import codec
 from schemas.deadletter import DeadLetter
@@ -286,14 +285,12 @@ def assert_carries_on(prepared: Prepared) -> None:
     json.dumps(doc, allow_nan=False, ensure_ascii=False).encode("utf-8")
 
 
-def check_message(value: bytes | None) -> Prepared | Rejected:
-    message = Message(value, b"key", "t.raw", 3, 42)
-    outcome = prepare(message, MAX_MESSAGE_BYTES)
-    if isinstance(outcome, Rejected):
-        assert outcome.stage == "decode"
-        assert_rejection(outcome.error)
+def check_message(value: bytes | None) -> Prepared | InvalidArticle:
+    outcome = prepare(value, MAX_MESSAGE_BYTES)
+    if isinstance(outcome, InvalidArticle):
+        assert_rejection(outcome)
         letter = dead_letter(
-            value, message.key, outcome.error, stage="decode", topic="t.raw", partition=3, offset=42
+            value, b"key", outcome, stage="clean", topic="t.raw", partition=3, offset=42
         )
         again = codec.loads(DeadLetter, codec.dumps(letter))
         assert again.original_bytes() == (value or b"")
@@ -428,9 +425,9 @@ def test_a_50_mb_message_is_rejected_as_oversize_without_parsing_it() -> None:
     assert len(value) > FIFTY_MB
     started = time.monotonic()
     outcome = check_message(value)
-    assert isinstance(outcome, Rejected) and outcome.error.kind == "oversize"
+    assert isinstance(outcome, InvalidArticle) and outcome.kind == "oversize"
     assert time.monotonic() - started < 2.0, "an oversize message must be refused before parsing"
-    assert str(MAX_MESSAGE_BYTES) in outcome.error.reason
+    assert str(MAX_MESSAGE_BYTES) in outcome.reason
 
 
 def test_a_50_mb_corpus_line_is_read_without_error_or_blowup(tmp_path: Path) -> None:

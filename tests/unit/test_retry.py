@@ -37,3 +37,43 @@ def test_cancellation_is_not_retried():
 
     with pytest.raises(asyncio.CancelledError):
         asyncio.run(until_done(cancelled, 1, "sink", Backoff(base=0.001)))
+
+
+FAST = Backoff(base=0.001, cap=0.002)
+
+
+def test_retry_if_retries_what_is_transient_and_raises_the_rest():
+    import asyncio
+
+    import pytest
+
+    from newsflow.core.retry import retry_if, retrying
+
+    errors = [ConnectionError("down"), ConnectionError("down"), ValueError("a bug")]
+    counted: list[int] = []
+
+    async def call() -> None:
+        raise errors.pop(0)
+
+    on_error = retry_if(lambda e: isinstance(e, ConnectionError), "send", lambda: counted.append(1))
+    with pytest.raises(ValueError, match="a bug"):
+        asyncio.run(retrying(call, FAST, on_error))
+    assert counted == [1, 1] and not errors, "two transient failures retried, then the bug raised"
+
+
+def test_poll_says_whether_the_check_came_true_in_time():
+    import asyncio
+
+    from newsflow.core.retry import poll
+
+    answers = [False, False, True]
+
+    async def check() -> bool:
+        return answers.pop(0)
+
+    assert asyncio.run(poll(check, FAST, seconds=5.0)) and not answers
+
+    async def never() -> bool:
+        return False
+
+    assert asyncio.run(poll(never, FAST, seconds=0.05)) is False
