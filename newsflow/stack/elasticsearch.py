@@ -140,12 +140,13 @@ class Elasticsearch(LocalService):
         return artifacts.fetch(zips, self.layout.downloads, progress)
 
     def healthy(self) -> bool:
-        """The cluster is at least yellow (a node of a cluster: and sees every node)."""
-        nodes = self.cluster.nodes if self.cluster else 1
-        return cluster_health(self.ports["http"], nodes=nodes) in {"green", "yellow"}
+        """The cluster, as this node sees it, is at least yellow (a node of a cluster answers
+        only once it has joined a master: node 1 with node 2 stopped is healthy)."""
+        return cluster_health(self.ports["http"]) in {"green", "yellow"}
 
     def settled(self) -> bool:
-        """A cluster is green: every replica allocated (a single node: healthy is enough)."""
+        """A cluster has every node and is green: every replica allocated (what starting a
+        node waits for; a single node: healthy is enough)."""
         if self.cluster is None:
             return True
         return cluster_health(self.ports["http"], nodes=self.cluster.nodes) == "green"
