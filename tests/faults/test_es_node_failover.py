@@ -1,4 +1,4 @@
-"""Fault 12: one node of a two-node Elasticsearch stops while articles stream in.
+"""Fault 13: one node of a two-node Elasticsearch stops while articles stream in.
 
 On a private stack whose Elasticsearch is two nodes (``stack up --es-nodes 2``: node 1 the
 master and a data node, node 2 a data node; every index with one replica), while 500
