@@ -101,7 +101,9 @@ def test_stopping_the_other_elasticsearch_node_loses_and_repeats_nothing(
     ns = es_cluster_ns
     path, ids = repeated_stream(tmp_path / "corpus.jsonl", ARTICLES)
     assert len(ids) == ARTICLES
-    # Bootstrap gave every index one replica (NEWSFLOW_ES_NODES=2), allocated on both nodes.
+    # Bootstrap gave every index one replica (NEWSFLOW_ES_NODES=2), allocated on both nodes
+    # once the new replicas have recovered.
+    ns.es.cluster.health(wait_for_status="green", timeout="120s")
     copies = shards(ns, ns.names.articles_index)
     assert sorted(c["prirep"] for c in copies) == ["p", "r"], copies
     assert {c["state"] for c in copies} == {"STARTED"}, copies
