@@ -3,12 +3,13 @@
 On a private stack whose Elasticsearch is two nodes (``stack up --es-nodes 2``: node 1 the
 master and a data node, node 2 a data node; every index with one replica), while 500
 articles stream in, ``elasticsearch-2`` is stopped and started again 30 s later. The worker
-talks to node 1 only (NEWSFLOW_ES_URL). Node 2 held some primaries; the master promotes their
-replicas on node 1, the cluster turns yellow and takes every write on the copies it has; when
-node 2 is back, its copies recover from node 1 and the cluster is green again. At the end:
-every article indexed exactly once, no dead letter, no alert twice, and the worker's
-``/healthz`` said 200 all along (it answers for the worker and its reach of Elasticsearch,
-and a yellow cluster serves every request). In ``make soak``.
+talks to node 1 only (NEWSFLOW_ES_URL). Node 2 holds every primary (the test moves them
+there first); the master promotes their replicas on node 1, the cluster turns yellow and
+takes every write on the copies it has; when node 2 is back, its copies recover from node 1
+and the cluster is green again. At the end: every article indexed exactly once, no dead
+letter, no alert twice, and the worker's ``/healthz`` said 200 all along (it answers for
+the worker and its reach of Elasticsearch, and a yellow cluster serves every request). In
+``make soak``.
 
 Not tested here, because it is not a failover: stopping ``elasticsearch-1`` (the only
 master) stops the cluster, the outage of the single node (``test_service_outages.py``).
@@ -58,6 +59,24 @@ def shards(ns: FaultNamespace, index: str) -> list[dict[str, Any]]:
     return rows
 
 
+def primaries_to_node_two(ns: FaultNamespace) -> None:
+    """Every primary of the namespace on node 2, so that stopping it makes the master promote
+    node 1's replicas (the harder case): a started primary on node 1 is cancelled, its
+    replica on node 2 becomes the primary and node 1's copy recovers as the replica."""
+    rows = ns.es.cat.shards(
+        index=f"{ns.settings.namespace}-*", format="json", h="index,prirep,node"
+    )
+    commands = [
+        {"cancel": {"index": r["index"], "shard": 0, "node": "newsflow-1", "allow_primary": True}}
+        for r in rows
+        if r["prirep"] == "p" and r["node"] == "newsflow-1"
+    ]
+    if commands:
+        ns.es.cluster.reroute(commands=commands)
+    time.sleep(2)  # the cancelled copies are allocated again as replicas, then recover
+    ns.es.cluster.health(wait_for_status="green", timeout="120s")
+
+
 def health(ns: FaultNamespace) -> dict[str, Any]:
     """The cluster's health, as node 1 sees it."""
     return dict(ns.es.cluster.health())
@@ -104,9 +123,11 @@ def test_stopping_the_other_elasticsearch_node_loses_and_repeats_nothing(
     # Bootstrap gave every index one replica (NEWSFLOW_ES_NODES=2), allocated on both nodes
     # once the new replicas have recovered.
     ns.es.cluster.health(wait_for_status="green", timeout="120s")
+    primaries_to_node_two(ns)
     copies = shards(ns, ns.names.articles_index)
     assert sorted(c["prirep"] for c in copies) == ["p", "r"], copies
     assert {c["state"] for c in copies} == {"STARTED"}, copies
+    assert {c["node"] for c in copies if c["prirep"] == "p"} == {"newsflow-2"}, copies
     assert len({c["node"] for c in copies}) == 2, copies
     assert health(ns)["status"] == "green"
     subscribe_to_everything(ns)
