@@ -72,7 +72,7 @@ def primaries_to_node_two(ns: FaultNamespace) -> None:
         if r["prirep"] == "p" and r["node"] == "newsflow-1"
     ]
     if commands:
-        ns.es.cluster.reroute(commands=commands)
+        ns.es.cluster.reroute(commands=commands, metric="none")
     time.sleep(2)  # the cancelled copies are allocated again as replicas, then recover
     ns.es.cluster.health(wait_for_status="green", timeout="120s")
 
