@@ -94,6 +94,9 @@ def ensure_templates(settings: Settings, names: Names) -> list[str]:
             template = f"{names.namespace}-{name}"
             index = getattr(names, attr)
             body = template_body(name, index)
+            replicas = settings.index_replicas
+            if replicas is not None:  # a cluster: one copy per node (stack up --es-nodes 2)
+                body["template"]["settings"]["number_of_replicas"] = replicas
             es.indices.put_index_template(name=template, **body)
             installed.append(template)
             # Create the index now, so counts and searches work before the first document.
@@ -105,6 +108,8 @@ def ensure_templates(settings: Settings, names: Names) -> list[str]:
                         raise
             else:
                 _add_new_fields(es, index, body["template"]["mappings"])
+                if replicas is not None:  # a dynamic setting: existing indices follow
+                    es.indices.put_settings(index=index, settings={"number_of_replicas": replicas})
     finally:
         es.close()
     return installed

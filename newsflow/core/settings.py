@@ -114,6 +114,12 @@ class Settings(BaseSettings):
         None, ge=1, le=9, description="Brokers of the local Kafka; unset: as first started, else 1."
     )
     es_transport_port: int = Field(9300, description="ES transport port (local stack).")
+    es_nodes: int | None = Field(
+        None, ge=1, le=9, description="Nodes of the local ES; unset: as first started, else 1."
+    )
+    es_replicas: int | None = Field(
+        None, ge=0, description="number_of_replicas of new indices; unset: NEWSFLOW_ES_NODES - 1."
+    )
     es_heap: str = Field("512m", description="Elasticsearch heap of the local stack.")
     kafka_heap: str = Field("512m", description="Kafka heap of the local stack.")
     java_home: Path | None = Field(None, description="JDK for Kafka and ES; found when unset.")
@@ -201,6 +207,13 @@ class Settings(BaseSettings):
         """``min.insync.replicas`` of new topics: with acks=all, a write is confirmed once this
         many replicas have it; one broker down (of three) still takes writes."""
         return self.min_insync_replicas or default_insync_replicas(self.replication_factor)
+
+    @property
+    def index_replicas(self) -> int | None:
+        """``number_of_replicas`` the index templates get; None: the templates' own (0)."""
+        if self.es_replicas is not None:
+            return self.es_replicas
+        return self.es_nodes - 1 if self.es_nodes else None
 
     @property
     def es_port(self) -> int:

@@ -44,6 +44,10 @@ class LocalService(ABC):
     def healthy(self) -> bool:
         """It answers on its port and can serve requests."""
 
+    def settled(self) -> bool:
+        """Healthy and done starting (a cluster: every replica allocated); waited for too."""
+        return True
+
     @abstractmethod
     def prepare(self, java_home: Path) -> Launch:
         """Make it ready to run (unpack, configure, format) and say how to start it."""

@@ -11,7 +11,7 @@ from newsflow.stack import services
 from newsflow.stack.cluster import bootstrap_servers
 from newsflow.stack.layout import Layout
 
-_SERVICE = click.argument("name", metavar="kafka|kafka-N|elasticsearch")
+_SERVICE = click.argument("name", metavar="kafka|kafka-N|elasticsearch|elasticsearch-N")
 _TIMEOUT = click.option(
     "--timeout", type=float, default=None, help="Seconds to wait for health (default per service)."
 )
@@ -51,15 +51,23 @@ def fetch() -> None:
     default=None,
     help="Kafka brokers (default NEWSFLOW_KAFKA_BROKERS, else as first started, else 1).",
 )
-def up(timeout: float | None, brokers: int | None) -> None:
+@click.option(
+    "--es-nodes",
+    type=click.IntRange(1, 9),
+    default=None,
+    help="Elasticsearch nodes (default NEWSFLOW_ES_NODES, else as first started, else 1).",
+)
+def up(timeout: float | None, brokers: int | None, es_nodes: int | None) -> None:
     """Start what is not running; wait until both are healthy.
 
     A service already running from this stack is reused; a port taken by anything else is
     an error. Prints the status at the end. With --brokers 3, Kafka is a KRaft cluster of
     three combined broker+controller nodes, each with its own ports and data
-    (docs/OPERATIONS.md, "A Kafka cluster").
+    (docs/OPERATIONS.md, "A Kafka cluster"). With --es-nodes 2, Elasticsearch is two nodes:
+    node 1 the master, node 2 a data node (docs/OPERATIONS.md, "An Elasticsearch cluster").
     """
-    settings = load_settings(**({"kafka_brokers": brokers} if brokers else {}))
+    chosen = {"kafka_brokers": brokers, "es_nodes": es_nodes}
+    settings = load_settings(**{key: value for key, value in chosen.items() if value})
     started = time.monotonic()
     services.ensure_up(settings, timeout)
     click.echo(f"stack up ({time.monotonic() - started:.1f}s)")
@@ -70,6 +78,9 @@ def up(timeout: float | None, brokers: int | None) -> None:
             f"clients: NEWSFLOW_KAFKA_BOOTSTRAP={bootstrap_servers(settings, cluster.brokers)} "
             f"NEWSFLOW_REPLICATION_FACTOR={cluster.replicas}"
         )
+    nodes = services.es_cluster(settings)
+    if nodes is not None:
+        click.echo(f"clients: NEWSFLOW_ES_URL={settings.es_url} NEWSFLOW_ES_NODES={nodes.nodes}")
 
 
 @stack.command()
@@ -86,7 +97,8 @@ def down() -> None:
 @_SERVICE
 @_TIMEOUT
 def start(name: str, timeout: float | None) -> None:
-    """Start one service (kafka: every broker; kafka-2: broker 2) and wait until healthy."""
+    """Start one service (kafka: every broker; kafka-2: broker 2; elasticsearch-2: ES node 2)
+    and wait until healthy (an Elasticsearch cluster: green)."""
     services.start_service(load_settings(), name, timeout)
     click.echo(f"{name} is healthy")
 
@@ -95,7 +107,8 @@ def start(name: str, timeout: float | None) -> None:
 @_SERVICE
 @click.option("--kill", is_flag=True, help="SIGKILL at once (a crash) instead of SIGTERM.")
 def stop(name: str, kill: bool) -> None:
-    """Stop one service (kafka: every broker; kafka-2: broker 2); its data is kept."""
+    """Stop one service (kafka: every broker; kafka-2: broker 2; elasticsearch-2: ES node 2);
+    its data is kept."""
     settings = load_settings()
     if kill:
         was_running = services.kill_service(settings, name)
@@ -115,5 +128,5 @@ def _print_status(settings: Settings) -> None:
         ports = ",".join(f"{role}={port}" for role, port in row.ports.items())
         pid = row.pid if row.pid is not None else "-"
         click.echo(
-            f"{row.name:<14} {row.state:<8} pid={pid:<8} {ports:<28} {row.version:<8} {row.log}"
+            f"{row.name:<16} {row.state:<8} pid={pid:<8} {ports:<28} {row.version:<8} {row.log}"
         )

@@ -17,11 +17,10 @@ first formatted, so that ``newsflow stack status|stop|start`` know it without be
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
 from newsflow.core.settings import Settings, default_insync_replicas
-from newsflow.stack.process import load_record, save_record
+from newsflow.stack.process import Record
 
 PORT_STEP = 100
 MAX_REPLICAS = 3  # replication factor of the internal topics, whatever the size
@@ -47,7 +46,7 @@ def bootstrap_servers(settings: Settings, brokers: int) -> str:
 
 
 @dataclass(frozen=True)
-class KafkaCluster:
+class KafkaCluster(Record):
     """A local cluster of ``brokers`` combined nodes sharing ``cluster_id``."""
 
     brokers: int
@@ -85,16 +84,3 @@ class KafkaCluster:
             "share.coordinator.state.topic.replication.factor": replicas,
             "share.coordinator.state.topic.min.isr": insync,
         }
-
-    def save(self, path: Path) -> None:
-        """Record the cluster (atomically)."""
-        save_record(path, asdict(self))
-
-    @classmethod
-    def load(cls, path: Path) -> KafkaCluster | None:
-        """The recorded cluster, or None (a single node, or never started)."""
-        record = load_record(path)
-        try:
-            return None if record is None else cls(**record)
-        except TypeError:
-            return None

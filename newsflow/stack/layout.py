@@ -8,6 +8,9 @@ Everything lives under ``settings.home`` (``~/.cache/newsflow`` by default)::
     stack/kafka/                    server.properties, log4j2.properties, jvm.args, data/
     stack/kafka-1/ .. kafka-N/      the same, per node, for ``stack up --brokers N``
     stack/kafka-cluster.json        that cluster's size and id
+    stack/elasticsearch/            ES config and data (under /var/lib/newsflow as root, below)
+    stack/elasticsearch-1/ ..       the same, per node, for ``stack up --es-nodes 2``
+    stack/es-cluster.json           that cluster's size
 
 Elasticsearch refuses to run as root. When we are root it runs as the system user
 ``newsflow-es``, which cannot traverse ``/root``; its tree (unpacked distribution, config, data,
@@ -84,12 +87,25 @@ class Layout:
     @property
     def es_home(self) -> Path:
         """ES config and data, owned by the user ES runs as."""
-        return self.es_root / "stack" / "elasticsearch"
+        return self.es_node_home("elasticsearch")
 
     @property
     def es_logs(self) -> Path:
         """ES's own log files (``path.logs``)."""
-        return self.es_root / "stack" / "logs" / "elasticsearch"
+        return self.es_node_logs("elasticsearch")
+
+    def es_node_home(self, name: str) -> Path:
+        """Config and data of ES node ``name`` (``elasticsearch``, ``elasticsearch-2``)."""
+        return self.es_root / "stack" / name
+
+    def es_node_logs(self, name: str) -> Path:
+        """``path.logs`` of ES node ``name``."""
+        return self.es_root / "stack" / "logs" / name
+
+    @property
+    def es_cluster(self) -> Path:
+        """The size of a multi-node Elasticsearch (absent: the single node)."""
+        return self.stack / "es-cluster.json"
 
     def log_file(self, service: str) -> Path:
         """The main log of a service (what ``status`` and error messages point at)."""

@@ -15,33 +15,37 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 # Children spawned by this process, so that we reap them (no zombies, no ResourceWarning).
 _children: dict[int, subprocess.Popen[bytes]] = {}
 
 
+class Record:
+    """A frozen dataclass kept in a JSON file (pid files, the size of a cluster)."""
+
+    def save(self, path: Path) -> None:
+        """Write the record atomically."""
+        save_record(path, asdict(self))  # type: ignore[call-overload]
+
+    @classmethod
+    def load(cls, path: Path) -> Self | None:
+        """The recorded value, or None when the file is absent, unreadable or of another shape."""
+        record = load_record(path)
+        try:
+            return None if record is None else cls(**record)
+        except TypeError:
+            return None
+
+
 @dataclass(frozen=True)
-class State:
+class State(Record):
     """What a pid file records about a running service."""
 
     pid: int
     started: str  # the process start time from /proc, guards against a reused pid
     version: str
     ports: dict[str, int]
-
-    def save(self, path: Path) -> None:
-        """Write the pid file atomically."""
-        save_record(path, asdict(self))
-
-    @classmethod
-    def load(cls, path: Path) -> State | None:
-        """The recorded state, or None when there is no readable pid file."""
-        record = load_record(path)
-        try:
-            return None if record is None else cls(**record)
-        except TypeError:
-            return None
 
 
 def save_record(path: Path, record: dict[str, Any]) -> None:

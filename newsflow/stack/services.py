@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from newsflow.core.settings import Settings
 from newsflow.stack.base import LocalService
 from newsflow.stack.cluster import KafkaCluster
 from newsflow.stack.elasticsearch import Elasticsearch
+from newsflow.stack.es_cluster import EsCluster
 from newsflow.stack.jdk import find_java_home
 from newsflow.stack.kafka import Kafka, new_cluster_id
 from newsflow.stack.layout import Layout
@@ -38,6 +40,21 @@ _PORT_SETTING = {
 }
 
 
+def _cluster_size(recorded: int | None, wanted: int | None, what: str, remove: str) -> int | None:
+    """The size of a service: the one wanted (a setting), else the one recorded at its first
+    start; None for the single node. A size other than the recorded one is an error."""
+    if wanted is None:
+        return recorded
+    if wanted == 1:
+        return None
+    if recorded is not None and recorded != wanted:
+        raise StackError(
+            f"this stack's {what.split()[0]} is a cluster of {recorded} {what.split()[1]}; a "
+            f"cluster of {wanted} needs another NEWSFLOW_HOME (or remove {remove})"
+        )
+    return wanted
+
+
 def kafka_cluster(settings: Settings) -> KafkaCluster | None:
     """The multi-broker Kafka of this home, or None for the single node.
 
@@ -46,40 +63,57 @@ def kafka_cluster(settings: Settings) -> KafkaCluster | None:
     """
     layout = Layout.of(settings)
     recorded = KafkaCluster.load(layout.kafka_cluster)
-    wanted = settings.kafka_brokers
-    if wanted is None:
-        return recorded
-    if wanted == 1:
+    remove = f"{layout.stack}/kafka-* and {layout.kafka_cluster}"
+    size = _cluster_size(
+        recorded.brokers if recorded else None, settings.kafka_brokers, "Kafka brokers", remove
+    )
+    if size is None:
         return None
-    if recorded is None:
-        return KafkaCluster(wanted, new_cluster_id())  # recorded when first launched
-    if recorded.brokers != wanted:
-        raise StackError(
-            f"this stack's Kafka is a cluster of {recorded.brokers} brokers; a cluster of "
-            f"{wanted} needs another NEWSFLOW_HOME (or remove {layout.stack}/kafka-* and "
-            f"{layout.kafka_cluster})"
-        )
-    return recorded
+    return recorded or KafkaCluster(size, new_cluster_id())  # recorded when first launched
+
+
+def es_cluster(settings: Settings) -> EsCluster | None:
+    """The multi-node Elasticsearch of this home, or None for the single node.
+
+    NEWSFLOW_ES_NODES (``stack up --es-nodes``) says the size; unset, the size recorded when
+    the cluster was first started.
+    """
+    layout = Layout.of(settings)
+    recorded = EsCluster.load(layout.es_cluster)
+    remove = f"{layout.es_root}/stack/elasticsearch-* and {layout.es_cluster}"
+    size = _cluster_size(
+        recorded.nodes if recorded else None, settings.es_nodes, "Elasticsearch nodes", remove
+    )
+    return None if size is None else EsCluster(size)
 
 
 def members(settings: Settings, name: str) -> list[LocalService]:
     """The processes of service ``name``: ``kafka`` (every broker), ``kafka-N`` (broker N of a
-    cluster) or ``elasticsearch``."""
+    cluster), ``elasticsearch`` (every node) or ``elasticsearch-N`` (node N of a cluster)."""
     layout = Layout.of(settings)
-    if name == "elasticsearch":
-        return [Elasticsearch(settings, layout)]
-    node = re.fullmatch(r"kafka(?:-([1-9]))?", name)
-    if node is not None:
-        cluster = kafka_cluster(settings)
-        if cluster is None and node[1] is None:
-            return [Kafka(settings, layout)]
-        numbers = range(1, cluster.brokers + 1) if cluster else range(0)
-        chosen = [n for n in numbers if node[1] is None or n == int(node[1])]
-        if chosen:
-            return [Kafka(settings, layout, n, cluster) for n in chosen]
-        size = f"{cluster.brokers} brokers" if cluster else "a single broker (kafka)"
-        raise StackError(f"no Kafka broker {name!r}: this stack's Kafka has {size}")
-    raise StackError(f"unknown service {name!r}: expected one of {', '.join(SERVICES)}")
+    match = re.fullmatch(r"(kafka|elasticsearch)(?:-([1-9]))?", name)
+    if match is None:
+        raise StackError(f"unknown service {name!r}: expected one of {', '.join(SERVICES)}")
+    make: Callable[[int], LocalService]
+    single: LocalService
+    if match[1] == "kafka":
+        kafka = kafka_cluster(settings)
+        size, single = (kafka.brokers if kafka else 0), Kafka(settings, layout)
+        make, what = (lambda n: Kafka(settings, layout, n, kafka)), ("Kafka broker", "brokers")
+    else:
+        es = es_cluster(settings)
+        size, single = (es.nodes if es else 0), Elasticsearch(settings, layout)
+        make, what = (
+            (lambda n: Elasticsearch(settings, layout, n, es)),
+            ("Elasticsearch node", "nodes"),
+        )
+    if size == 0 and match[2] is None:
+        return [single]
+    chosen = [n for n in range(1, size + 1) if match[2] is None or n == int(match[2])]
+    if chosen:
+        return [make(n) for n in chosen]
+    has = f"{size} {what[1]}" if size else f"a single {what[1][:-1]} ({match[1]})"
+    raise StackError(f"no {what[0]} {name!r}: this stack's {what[0].split()[0]} has {has}")
 
 
 def service(settings: Settings, name: str) -> LocalService:
@@ -178,6 +212,8 @@ def _launch(svc: LocalService, settings: Settings) -> int:
                 )
         if isinstance(svc, Kafka) and svc.cluster is not None:
             svc.cluster.save(svc.layout.kafka_cluster)  # the first start records the cluster
+        if isinstance(svc, Elasticsearch) and svc.cluster is not None:
+            svc.cluster.save(svc.layout.es_cluster)
         proc = spawn(svc.prepare(find_java_home(settings.java_home)))
         State(proc.pid, start_time(proc.pid), svc.version, svc.ports).save(
             svc.layout.state_file(svc.name)
@@ -189,7 +225,7 @@ def _wait_healthy(svc: LocalService, pid: int, timeout: float | None) -> None:
     limit = svc.start_timeout if timeout is None else timeout
     deadline = time.monotonic() + limit
     logs = " and ".join(str(path) for path in svc.logs)
-    while not svc.healthy():
+    while not (svc.healthy() and svc.settled()):
         if not is_alive(pid):
             code = exit_code(pid)
             ended = "exited" if code is None else f"exited with code {code}"

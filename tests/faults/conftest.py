@@ -35,6 +35,13 @@ def private_cluster() -> Iterator[Settings]:
         yield settings
 
 
+@pytest.fixture(scope="session")
+def private_es_cluster() -> Iterator[Settings]:
+    """A private stack whose Elasticsearch is two nodes; indices with one replica."""
+    with start_private_stack(es_nodes=2) as settings:
+        yield settings
+
+
 @pytest.fixture
 def shared_ns(stack: None) -> Iterator[FaultNamespace]:
     """A fresh namespace on the shared stack (for faults that leave the services running)."""

@@ -50,6 +50,7 @@ class FaultNamespace(Namespace):
             es_url=base.es_url,
             batch_size=BATCH_SIZE,
             replication_factor=base.replication_factor,  # 3 on a private cluster
+            es_nodes=base.es_nodes,  # 2 on a private ES cluster: indices get a replica
         )
         self.names = Names(self.settings.namespace)
         self.env = {
@@ -61,6 +62,7 @@ class FaultNamespace(Namespace):
             "NEWSFLOW_BATCH_SIZE": str(BATCH_SIZE),
             "NEWSFLOW_REPLICATION_FACTOR": str(base.replication_factor),
             "NEWSFLOW_LOG_FORMAT": "text",
+            **({"NEWSFLOW_ES_NODES": str(base.es_nodes)} if base.es_nodes else {}),
         }
         bootstrap_namespace(self.settings)
         self.es = es_client(self.settings)
@@ -168,6 +170,36 @@ class HealthSampler(threading.Thread):
         return self.seen
 
 
+def assert_healthy_throughout(worker: Worker, sampler: HealthSampler) -> list[tuple[int, str]]:
+    """Stop ``sampler``; the worker still runs, said 200 at every sample and logged no
+    traceback. Returns the samples."""
+    seen = sampler.stop()
+    assert worker.alive(), f"the worker exited: {worker.log_text()[-3000:]}"
+    assert seen and {code for code, _ in seen} == {200}, [s for s in seen if s[0] != 200]
+    log = worker.log_text()
+    assert "Traceback" not in log, log[-3000:]
+    return seen
+
+
+def failover_figures(
+    ns: FaultNamespace,
+    outcome: Outcome,
+    ids: Sequence[str],
+    seen: Sequence[tuple[int, str]],
+    **extra: Any,
+) -> dict[str, Any]:
+    """The figures of a failover run that :func:`assert_conserved` has checked."""
+    return outcome.figures(
+        articles=len(ids),
+        distinct_ids=len(set(ids)),
+        lost=0,  # assert_conserved: every id indexed, none twice, no dead letter
+        duplicated=outcome.documents - len(set(ids)),
+        healthz_samples=len(seen),
+        alerts=alert_count(ns),
+        **extra,
+    )
+
+
 def subscribe_to_everything(ns: FaultNamespace) -> None:
     """A subscription that most articles match: an alert fired twice would show."""
     done = run_newsflow(ns, "subscribe", "everything", "the OR a")
@@ -204,6 +236,15 @@ def value_of(item: Item, suffix: str = "") -> bytes:
     if item.source:
         record["source"] = item.source
     return json.dumps(record).encode()
+
+
+def repeated_stream(path: Path, articles: int) -> tuple[Path, list[str]]:
+    """``articles`` articles in a corpus file: the labelled stream, then its first ones again
+    under new ids (``<id>~r1``); the file and the article id of each line."""
+    items = labelled_stream()
+    pairs = [(i.id, value_of(i)) for i in items]
+    pairs += [(i.id + "~r1", value_of(i, "~r1")) for i in items[: articles - len(items)]]
+    return write_jsonl(path, (v for _, v in pairs)), [i for i, _ in pairs]
 
 
 def write_jsonl(path: Path, values: Iterable[bytes]) -> Path:

@@ -1,6 +1,7 @@
 """A private Kafka + Elasticsearch for the tests that stop them: own home, own ports.
 
-:func:`private_cluster` makes the Kafka a cluster of three brokers (``stack up --brokers 3``).
+:func:`private_cluster` makes the Kafka a cluster of three brokers (``stack up --brokers 3``),
+``private_stack(es_nodes=2)`` the Elasticsearch a cluster of two nodes (``--es-nodes 2``).
 
 The shared stack serves every other engineer's tests; stopping it would break them. The
 private stack reuses the shared download cache through hard links (no second download) and
@@ -73,12 +74,35 @@ def cluster_settings(home: Path, brokers: int) -> Settings:
     )
 
 
+def es_cluster_settings(home: Path, nodes: int) -> Settings:
+    """Settings of a stack in ``home`` whose Elasticsearch is ``nodes`` nodes, on free ports.
+
+    Node ``n`` listens on the base HTTP and transport ports + (n−1): bases whose every port is
+    free. Clients get node 1's URL (the master; see :mod:`newsflow.stack.es_cluster`).
+    """
+    while True:
+        http, transport = free_port(), free_port()
+        ports = [base + n for base in (http, transport) for n in range(nodes)]
+        if len(set(ports)) == len(ports) and not any(port_in_use(port) for port in ports):
+            break
+    return private_settings(home).model_copy(
+        update={
+            "es_nodes": nodes,
+            "es_url": f"http://127.0.0.1:{http}",
+            "es_transport_port": transport,
+        }
+    )
+
+
 @contextmanager
-def private_stack(brokers: int = 1) -> Iterator[Settings]:
-    """Kafka (of ``brokers`` nodes) and Elasticsearch of our own, healthy; stopped and removed
-    on exit."""
+def private_stack(brokers: int = 1, es_nodes: int = 1) -> Iterator[Settings]:
+    """Kafka (of ``brokers`` nodes) and Elasticsearch (of ``es_nodes``) of our own, healthy;
+    stopped and removed on exit."""
     home = Path(tempfile.mkdtemp(prefix="newsflow-faults-"))
-    settings = private_settings(home) if brokers == 1 else cluster_settings(home, brokers)
+    if es_nodes > 1:
+        settings = es_cluster_settings(home, es_nodes)
+    else:
+        settings = private_settings(home) if brokers == 1 else cluster_settings(home, brokers)
     layout = Layout.of(settings)
     try:
         link_downloads(Layout.of(load_settings()).downloads, home)

@@ -25,14 +25,13 @@ from tests.faults.harness import (
     FaultNamespace,
     HealthSampler,
     Worker,
-    alert_count,
     assert_conserved,
+    assert_healthy_throughout,
+    failover_figures,
     finish,
-    labelled_stream,
+    repeated_stream,
     replaying,
     subscribe_to_everything,
-    value_of,
-    write_jsonl,
 )
 
 ARTICLES = 500
@@ -46,14 +45,6 @@ def cluster_ns(private_cluster: Settings) -> Iterator[FaultNamespace]:
     ns = FaultNamespace(private_cluster)
     yield ns
     ns.close()
-
-
-def corpus(path: Path) -> tuple[Path, list[str]]:
-    """500 articles: the labelled stream, then its first ones again under new ids."""
-    items = labelled_stream()
-    pairs = [(i.id, value_of(i)) for i in items]
-    pairs += [(i.id + "~r1", value_of(i, "~r1")) for i in items[: ARTICLES - len(items)]]
-    return write_jsonl(path, (v for _, v in pairs)), [i for i, _ in pairs]
 
 
 def partition_info(settings: Settings, topic: str, partition: int = 0) -> dict[str, Any]:
@@ -132,7 +123,7 @@ def test_killing_the_leader_of_raw_and_of_the_dedup_changelog_loses_and_repeats_
     record: Callable[[dict[str, Any]], None],
 ) -> None:
     ns = cluster_ns
-    path, ids = corpus(tmp_path / "corpus.jsonl")
+    path, ids = repeated_stream(tmp_path / "corpus.jsonl", ARTICLES)
     assert len(ids) == ARTICLES
     raw, changelog = ns.names.raw_topic, f"{ns.names.app_id}-dedup-changelog"
     subscribe_to_everything(ns)
@@ -154,21 +145,15 @@ def test_killing_the_leader_of_raw_and_of_the_dedup_changelog_loses_and_repeats_
         finish(producer, timeout=600)
     replayed = time.monotonic() - started
     outcome = assert_conserved(ns, ids, timeout=600)
-    seen = sampler.stop()
-    assert worker.alive(), f"the worker exited: {worker.log_text()[-3000:]}"
-    assert seen and {code for code, _ in seen} == {200}, [s for s in seen if s[0] != 200]
-    log = worker.log_text()
-    assert "Traceback" not in log, log[-3000:]
+    seen = assert_healthy_throughout(worker, sampler)
     record(
-        outcome.figures(
-            articles=len(ids),
-            distinct_ids=len(set(ids)),
-            lost=0,  # assert_conserved: every id indexed, none twice, no dead letter
-            duplicated=outcome.documents - len(set(ids)),
+        failover_figures(
+            ns,
+            outcome,
+            ids,
+            seen,
             faults=faults,
             streaming_through_both=streaming_when_done,
             replay_seconds=round(replayed, 1),
-            healthz_samples=len(seen),
-            alerts=alert_count(ns),
         )
     )
