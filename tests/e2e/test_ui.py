@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from schemas.alert import Alert
+from schemas.article import Article
 from tests.support import (
     ROOT,
     SAMPLE,
@@ -261,6 +262,35 @@ def test_replayed_articles_stream_in_newest_first_without_a_reload(
     assert first.locator(".chip").count() >= 1, "topics shown as chips"
     assert page.locator("#articles .entities").count() > 0, "persons and places shown"
     _picture(page, shots / "stream.png")
+    assert page_errors == []
+
+
+def test_an_article_indexed_late_takes_its_place_by_ingestion_time(
+    page: Any, ns: Namespace, page_errors: list[str]
+) -> None:
+    # A late document (an NLP backlog, a copy that waited for its first copy) is streamed
+    # after newer ones: the page used to put it on top of them.
+    expect = _expect()
+    cards = page.locator("#articles > li.card")
+    shown = cards.count()
+    assert shown > 1, "the sample corpus is on the page (previous test)"
+    times = "cards => cards.map(c => c.querySelector('.ago').dataset.ingested)"
+    oldest = min(cards.evaluate_all(times))
+    ingested = datetime.fromisoformat(oldest.replace("Z", "+00:00")) - timedelta(hours=1)
+    late = Article.model_validate(
+        {
+            "id": "late-1",
+            "title": "An article indexed late",
+            "body": "Its ingestion time is older than every card on the page.",
+            "ingested_at": ingested,
+            "processed_at": datetime.now(UTC),
+        }
+    )
+    ns.es.index(index=ns.names.articles_index, id=late.id, document=late.model_dump(mode="json"))
+    expect(cards).to_have_count(shown + 1)
+    order = cards.evaluate_all(times)
+    assert order == sorted(order, reverse=True), "newest first, the late one in its place"
+    assert cards.last.get_attribute("data-id") == "late-1"
     assert page_errors == []
 
 

@@ -222,7 +222,17 @@
     $("count").textContent = state.q || state.filters.length ? `${total} matching ${noun}` : `${total} ${noun}`;
   }
 
-  // New articles from the stream: originals go on top, copies and story sizes update cards.
+  // A card goes where its ingestion time puts it: an article indexed late (an NLP backlog,
+  // a copy that waited for its first copy) must not land above newer ones.
+  function insertNewestFirst(list, item, ingested) {
+    for (const other of list.children) {
+      const at = other.querySelector(".ago")?.dataset.ingested || "";
+      if (at < ingested) { list.insertBefore(item, other); return; }
+    }
+    list.append(item);
+  }
+
+  // New articles from the stream: originals in time order, copies and story sizes update cards.
   function onArticles(data) {
     const list = $("articles");
     const originals = [...data.articles].sort((a, b) => (a.ingested_at || "").localeCompare(b.ingested_at || ""));
@@ -231,7 +241,8 @@
       if (old) { replaceCard(old, article); continue; }
       const item = card(article);
       item.classList.add("fresh");
-      list.prepend(item);
+      if (state.sort === "newest") insertNewestFirst(list, item, article.ingested_at || "");
+      else list.prepend(item);
       const made = article.processed_at || article.ingested_at || "";
       if (!cursor || made > cursor) cursor = made;
     }
