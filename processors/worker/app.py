@@ -21,7 +21,7 @@ from newsflow.core.names import Names
 from newsflow.core.settings import Settings
 from newsflow.core.webauth import token_middleware
 from processors.alerting.notify import register_notifier
-from processors.worker import holes, patches, undecodable, unfetched
+from processors.worker import holes, patches, undecodable
 from processors.worker.adapter import Adapter, agent_loop
 from processors.worker.health import ProgressTracker, observe, record_lag
 from processors.worker.runtime import Runtime
@@ -109,11 +109,9 @@ def create_app(settings: Settings, stages: tuple[Stage, ...] = STAGES) -> tuple[
             _add_stage(app, stage, runtime, topics, progress, tables.get(stage.table or ""))
     register_notifier(app, topics[names.alerts_topic], settings)
     healer = holes.HoleHealer()
-    refetch = unfetched.UnfetchedHealer()
 
     async def heal_holes() -> None:
         await healer.check(app.consumer)
-        await refetch.check(app.consumer)
 
     app.timer(interval=holes.CHECK_EVERY_SECONDS)(heal_holes)
 
